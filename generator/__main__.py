@@ -1,0 +1,47 @@
+"""``python -m generator``: render every pinned spec into ``generated/``.
+
+Prints, per provider and version, operations in the spec / generated, schemas / models,
+documented / represented response bodies, and time; exits non-zero if anything was
+dropped or a pin fails its checks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from ._build import GENERATED, generate_all
+from ._operations import GenerationError
+from ._pins import PinError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m generator", description=__doc__)
+    parser.add_argument("--provider", action="append", help="only this provider (repeatable)")
+    parser.add_argument("--out", default=str(GENERATED), help="output folder (default: generated/)")
+    parser.add_argument("--no-format", action="store_true", help="skip ruff format")
+    parser.add_argument("--force", action="store_true", help="regenerate even when the inputs did not change")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    try:
+        reports = generate_all(args.out, providers=args.provider, fmt=not args.no_format, force=args.force)
+    except (PinError, GenerationError) as exc:
+        print(f"generation failed: {exc}", file=sys.stderr)
+        print("the previous generated/ output was left untouched", file=sys.stderr)
+        return 2
+    failed = False
+    header = f"{'provider':<10} {'version':<12} {'operations':>12} {'models':>14} {'responses':>12} {'time':>7}"
+    print(header)
+    for r in reports:
+        print(r.line())
+        failed |= r.dropped
+    print(f"total {time.perf_counter() - started:.1f}s")
+    if failed:
+        print("some operations or documented response bodies were dropped", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

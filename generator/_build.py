@@ -1,0 +1,238 @@
+"""Orchestration: pins → IR → rendered package, swapped into ``generated/`` atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ._codegen import ModuleCode
+from ._ir import Provider, Resource
+from ._loader import Document
+from ._operations import OperationBuilder
+from ._pins import ROOT, Pin, ProviderSettings, load_providers, locate_spec
+from ._render import (
+    Renderer,
+    imports,
+    method_view,
+    model_modules,
+    model_view,
+    op_ctor,
+    parsers_for,
+    resource_files,
+    version_module,
+)
+from ._schemas import SchemaConverter
+
+__all__ = ["GENERATED", "Report", "build_provider", "generate_all"]
+
+GENERATED = ROOT / "generated"
+
+
+@attrs.define
+class Report:
+    provider: str
+    version: str
+    spec_operations: int
+    operations: int
+    spec_schemas: int
+    models: int
+    documented_bodies: int
+    represented_bodies: int
+    seconds: float
+    cached: bool = False
+
+    @property
+    def dropped(self) -> bool:
+        return self.operations < self.spec_operations or self.represented_bodies < self.documented_bodies
+
+    def line(self) -> str:
+        ops = f"{self.operations}/{self.spec_operations}"
+        models = f"{self.spec_schemas}/{self.models}"
+        bodies = f"{self.represented_bodies}/{self.documented_bodies}"
+        note = " (up to date)" if self.cached else ""
+        return f"{self.provider:<10} {self.version:<12} {ops:>12} {models:>14} {bodies:>12} {self.seconds:>6.1f}s{note}"
+
+
+def build_provider(settings: ProviderSettings, pin: Pin) -> Provider:
+    """Parse a pinned spec into the IR."""
+    path = locate_spec(pin)
+    doc = Document(path)
+    schemas = SchemaConverter(doc)
+    schemas.convert_components()
+    config = dict(settings.config)
+    builder = OperationBuilder(doc, schemas, config)
+    root, count = builder.build()
+    info = doc.root.get("info") or {}
+    servers = doc.root.get("servers") or [{"url": ""}]
+    package = f"usepolvo.{settings.name}.{version_module(pin.version)}"
+    return Provider(
+        name=settings.name,
+        version=pin.version,
+        package=package,
+        client_class=str(config["client_class"]),
+        config=config,
+        title=str(info.get("title") or settings.name),
+        base_url=str(servers[0].get("url", "")).rstrip("/"),
+        root=root,
+        models=schemas.models,
+        spec_operations=count,
+        spec_schemas=len((doc.root.get("components") or {}).get("schemas") or {}),
+        documented_bodies=builder.documented_bodies,
+        represented_bodies=builder.represented_bodies,
+    )
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def render_version(provider: Provider, pin: Pin, out: Path) -> None:
+    """Write ``usepolvo/<provider>/v<version>/`` under ``out``."""
+    r = Renderer(provider.name)
+    base = out / version_module(pin.version)
+    api_version = pin.extra.get("api_version", pin.version)
+    ctx: dict[str, Any] = {"provider": provider, "config": provider.config, "api_version": api_version}
+    _write(base / "__init__.py", r.render("version_init.py.jinja", **ctx))
+    _write(base / "_client.py", r.render("client.py.jinja", **ctx))
+    _write(base / "resources" / "__init__.py", r.render("_header.jinja", **ctx) + '"""Resource classes (one module each, imported on first use)."""\n')
+    for res in resource_files(provider):
+        _write(base / "resources" / f"{res.module}.py", _render_resource(r, provider, res, ctx))
+    modules = model_modules(provider)
+    names = sorted((m.name, mod) for mod, ms in modules.items() for m in ms)
+    _write(base / "models" / "__init__.py", r.render("models_init.py.jinja", names=names, **ctx))
+    for mod, models in modules.items():
+        code = ModuleCode(provider.models, mod)
+        views = [model_view(code, m, provider.version) for m in models]
+        local = {m.name for m in models}
+        code.imports = imports(code, typing={"TYPE_CHECKING", "Any"}, core={"BaseModel", "NOT_GIVEN", "NotGiven", "extra", "invalid"})  # type: ignore[attr-defined]
+        code.imports.insert(1 if code.imports[0].startswith("import datetime") else 0, "from collections.abc import Mapping") if "Mapping" not in code.uses else None  # type: ignore[attr-defined]
+        code.type_imports = sorted(  # type: ignore[attr-defined]
+            f"{provider.models[n].module} import {n}" for n in code.type_names - local
+        )
+        _write(base / "models" / f"{mod}.py", r.render("model_module.py.jinja", models=views, code=code, **ctx))
+
+
+def _render_resource(r: Renderer, provider: Provider, res: Resource, ctx: dict[str, Any]) -> str:
+    code = ModuleCode(provider.models, res.module)
+    methods = []
+    for op in res.operations:
+        parsers = parsers_for(code, op)
+        view = method_view(code, op, parsers)
+        view["op_ctor"] = op_ctor(code, op, parsers)
+        methods.append(view)
+    typing = {"TYPE_CHECKING"}
+    if res.children:
+        typing.add("cached_property")
+    core = {"NOT_GIVEN", "NotGiven", "Operation", "ResponseSpec"}
+    if "AsyncPaginator" in code.uses:
+        core.add("AsyncPaginator")
+    code.imports = imports(code, typing=typing, core=core)  # type: ignore[attr-defined]
+    code.type_imports = sorted(code.type_names)  # type: ignore[attr-defined]
+    return r.render("resource.py.jinja", resource=res, methods=methods, code=code, **ctx)
+
+
+def _inputs_digest(settings: ProviderSettings) -> str:
+    h = hashlib.sha256()
+    files = [ROOT / "specs" / settings.name / "provider.toml"]
+    files += [p.path for p in settings.pins.values()]
+    files += sorted((ROOT / "templates").rglob("*.jinja"))
+    files += sorted((ROOT / "generator").glob("*.py"))
+    for f in files:
+        h.update(str(f.relative_to(ROOT)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _format(folder: Path) -> None:
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+    if ruff is None:
+        print("note: ruff not found, generated code left unformatted", file=sys.stderr)
+        return
+    subprocess.run([ruff, "format", "--quiet", "--line-length", "110", "--no-cache", str(folder)], check=True)
+
+
+def generate_all(
+    out: str | Path, *, providers: list[str] | None = None, fmt: bool = True, force: bool = False
+) -> list[Report]:
+    out = Path(out)
+    settings_all = load_providers()
+    reports: list[Report] = []
+    for name, settings in settings_all.items():
+        if providers and name not in providers:
+            continue
+        target = out / "usepolvo" / name
+        stamp = target / ".stamp.json"
+        digest = _inputs_digest(settings)
+        if not force and stamp.is_file():
+            saved = json.loads(stamp.read_text())
+            if saved.get("digest") == digest:
+                reports.extend(Report(**r, cached=True) for r in saved["reports"])
+                continue
+        tmp_root = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out if out.is_dir() else None))
+        try:
+            staged = tmp_root / name
+            staged.mkdir()
+            provider_reports = []
+            default_provider: Provider | None = None
+            for version, pin in sorted(settings.pins.items()):
+                t0 = time.perf_counter()
+                provider = build_provider(settings, pin)
+                render_version(provider, pin, staged)
+                if version == settings.default:
+                    default_provider = provider
+                ops = len(provider.operations)
+                provider_reports.append(
+                    Report(
+                        name, version, provider.spec_operations, ops, provider.spec_schemas,
+                        len(provider.models), provider.documented_bodies, provider.represented_bodies,
+                        round(time.perf_counter() - t0, 2),
+                    )
+                )
+            assert default_provider is not None
+            r = Renderer(name)
+            _write(
+                staged / "__init__.py",
+                r.render(
+                    "provider_init.py.jinja",
+                    provider=default_provider,
+                    default_version=settings.default,
+                    default_module=version_module(settings.default),
+                    versions=[version_module(v) for v in sorted(settings.pins)],
+                ),
+            )
+            _write(
+                staged / "models.py",
+                r.render(
+                    "provider_models.py.jinja",
+                    provider=default_provider,
+                    default_version=settings.default,
+                    default_module=version_module(settings.default),
+                ),
+            )
+            _write(staged / "py.typed", "")
+            if fmt:
+                _format(staged)
+            _write(
+                staged / ".stamp.json",
+                json.dumps({"digest": digest, "reports": [attrs.asdict(x, filter=lambda a, _: a.name != "cached") for x in provider_reports]}, indent=1),
+            )
+            target.parent.mkdir(parents=True, exist_ok=True)
+            old = tmp_root / "old"
+            if target.exists():
+                target.replace(old)
+            staged.replace(target)
+            reports.extend(provider_reports)
+        finally:
+            shutil.rmtree(tmp_root, ignore_errors=True)
+    return reports

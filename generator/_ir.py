@@ -1,0 +1,201 @@
+"""The typed intermediate representation the templates render.
+
+Types (``Ty``) describe values as Python sees them; models, operations and resources
+describe what gets generated. Nothing here knows about Jinja or about any one provider.
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+import attrs
+
+# -- types -------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class PrimTy:
+    """``str``, ``int``, ``float``, ``bool``, ``None``, ``Any``, ``bytes``."""
+
+    name: str
+
+
+@attrs.frozen
+class LiteralTy:
+    """A string/number enum or const; ``open`` when unknown values must still be accepted."""
+
+    values: tuple[object, ...]
+    base: str = "str"
+    open: bool = False
+
+
+@attrs.frozen
+class UnixTimeTy:
+    """Unix seconds on the wire, ``datetime`` in Python."""
+
+
+@attrs.frozen
+class ListTy:
+    item: Ty
+
+
+@attrs.frozen
+class MapTy:
+    value: Ty
+
+
+@attrs.frozen
+class ModelTy:
+    name: str
+
+
+@attrs.frozen
+class UnionTy:
+    """``anyOf``/``oneOf``; ``discriminator`` = (property, {value: model name}) when known."""
+
+    variants: tuple[Ty, ...]
+    discriminator: tuple[str, tuple[tuple[str, str], ...]] | None = None
+
+
+@attrs.frozen
+class NullableTy:
+    inner: Ty
+
+
+Ty = Union[PrimTy, LiteralTy, UnixTimeTy, ListTy, MapTy, ModelTy, UnionTy, NullableTy]
+
+ANY = PrimTy("Any")
+
+
+# -- models ------------------------------------------------------------------------------
+
+
+@attrs.define
+class Field:
+    wire: str
+    name: str
+    ty: Ty
+    required: bool
+    description: str = ""
+
+
+@attrs.define
+class Model:
+    name: str
+    module: str
+    fields: list[Field]
+    description: str = ""
+    source: str = ""
+    additional: Ty | None = None
+    #: single-valued enum properties (e.g. Stripe's ``object: customer``), used to tell
+    #: union variants apart when the spec has no discriminator
+    consts: dict[str, object] = attrs.field(factory=dict)
+
+
+# -- operations --------------------------------------------------------------------------
+
+
+@attrs.define
+class Param:
+    wire: str
+    name: str
+    location: str  # path | query | header | body
+    ty: Ty
+    required: bool
+    description: str = ""
+    style: str = "form"
+    multi_segment: bool = False
+    deprecated: bool = False
+
+
+@attrs.define
+class Body:
+    content_type: str
+    kind: str  # form | json | multipart | text | binary (media type)
+    required: bool
+    #: properties sent as keyword arguments, or None when the body is one value (``body=``)
+    fields: list[Param] | None
+    ty: Ty | None = None
+
+
+@attrs.define
+class Response:
+    status: str
+    content_type: str | None
+    kind: str  # json | binary | text | sse | empty
+    ty: Ty | None
+
+
+@attrs.define
+class Paging:
+    style: str  # stripe | stripe_search | cursor | link[:key]
+    item: Ty
+    native_page: Param | None = None
+
+
+@attrs.define
+class Operation:
+    operation_id: str
+    method: str
+    path: str
+    resource: tuple[str, ...]
+    name: str
+    summary: str
+    description: str
+    docs_url: str
+    params: list[Param]
+    body: Body | None
+    responses: list[Response]
+    error: Ty | None = None
+    paging: Paging | None = None
+    server: str | None = None
+    deprecated: bool = False
+
+    @property
+    def const_name(self) -> str:
+        return "_OP_" + self.name.upper()
+
+    @property
+    def path_params(self) -> list[Param]:
+        return [p for p in self.params if p.location == "path"]
+
+    @property
+    def success(self) -> list[Response]:
+        return [r for r in self.responses if r.status.startswith("2")]
+
+
+@attrs.define
+class Resource:
+    path: tuple[str, ...]
+    attr: str
+    class_name: str
+    module: str
+    operations: list[Operation] = attrs.field(factory=list)
+    children: dict[str, Resource] = attrs.field(factory=dict)
+
+
+@attrs.define
+class Provider:
+    name: str
+    version: str
+    package: str  # e.g. usepolvo.stripe.v2023_08_16
+    client_class: str
+    config: dict[str, object]
+    title: str
+    base_url: str
+    root: Resource
+    models: dict[str, Model]
+    spec_operations: int
+    spec_schemas: int
+    documented_bodies: int
+    represented_bodies: int
+
+    @property
+    def operations(self) -> list[Operation]:
+        out: list[Operation] = []
+        stack = [self.root]
+        while stack:
+            res = stack.pop()
+            out.extend(res.operations)
+            stack.extend(res.children.values())
+        return out

@@ -1,0 +1,326 @@
+"""Rendering the IR through ``templates/`` into a package tree.
+
+Output is written to a fresh temporary folder and swapped into place only when every file
+rendered, so a failed generation leaves the previous ``generated/`` untouched.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from ._codegen import ModuleCode
+from ._ir import Model, Operation, Param, PrimTy, Provider, Resource, Ty
+from ._naming import snake
+
+__all__ = ["Renderer"]
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _pyrepr(value: Any) -> str:
+    return repr(value)
+
+
+def _tuple_repr(value: Any) -> str:
+    items = list(value)
+    return "(" + ", ".join(repr(v) for v in items) + ("," if len(items) == 1 else "") + ")"
+
+
+def doc_text(text: str, limit: int = 0) -> str:
+    """Spec prose as a safe docstring body."""
+    text = html.unescape(_TAG.sub("", text or "")).strip()
+    if limit and len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    if text.endswith('"'):
+        text += " "
+    return text
+
+
+class Renderer:
+    def __init__(self, provider_name: str) -> None:
+        loaders: list[jinja2.BaseLoader] = []
+        if (TEMPLATES / provider_name).is_dir():
+            loaders.append(jinja2.FileSystemLoader(TEMPLATES / provider_name))
+        loaders.append(jinja2.FileSystemLoader(TEMPLATES))
+        self.env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(loaders),
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            autoescape=False,
+            undefined=jinja2.StrictUndefined,
+        )
+        self.env.filters["pyrepr"] = _pyrepr
+        self.env.filters["tuple_repr"] = _tuple_repr
+
+    def render(self, template: str, **ctx: Any) -> str:
+        return self.env.get_template(template).render(**ctx)
+
+
+# -- views: per-template data computed from the IR ---------------------------------------
+
+_TYPING = ("Any", "Literal", "cast")
+_ABC = ("Mapping", "Sequence", "AsyncIterator")
+_CORE = ("FileTypes", "ResponseValidationError", "from_unix", "to_unix")
+
+
+def imports(code: ModuleCode, *, typing: set[str], core: set[str]) -> list[str]:
+    lines: list[str] = []
+    if "datetime" in code.uses:
+        lines.append("import datetime")
+    abc = sorted(n for n in _ABC if n in code.uses)
+    if abc:
+        lines.append(f"from collections.abc import {', '.join(abc)}")
+    for extra in ("cached_property",):
+        if extra in typing:
+            lines.append("from functools import cached_property")
+    names = sorted({n for n in _TYPING if n in code.uses} | (typing - {"cached_property"}))
+    lines.append(f"from typing import {', '.join(names)}")
+    core_names = sorted(core | {n for n in _CORE if n in code.uses})
+    lines.append("")
+    lines.append(f"from usepolvo.core import {', '.join(core_names)}")
+    return lines
+
+
+def _signature(code: ModuleCode, op: Operation) -> list[str]:
+    path = op.path_params
+    params = [p for p in op.params if p.location != "path"]
+    body = op.body.fields if op.body and op.body.fields is not None else []
+    kw = [*params, *body]
+    out = [f"{p.name}: {code.ann(p.ty, param=True)}" for p in path]
+    whole = op.body is not None and op.body.fields is None
+    required = [p for p in kw if p.required]
+    optional = [p for p in kw if not p.required]
+    if kw or whole or True:
+        out.append("*")
+    if whole and op.body is not None:
+        ann = code.ann(op.body.ty, param=True) if op.body.ty is not None else "Any"
+        if op.body.required:
+            out.append(f"body: {ann}")
+    for p in required:
+        out.append(f"{p.name}: {code.ann(p.ty, param=True)}")
+    if whole and op.body is not None and not op.body.required:
+        ann = code.ann(op.body.ty, param=True) if op.body.ty is not None else "Any"
+        out.append(f"body: {ann} | NotGiven = NOT_GIVEN")
+    for p in optional:
+        out.append(f"{p.name}: {code.ann(p.ty, param=True)} | NotGiven = NOT_GIVEN")
+    if op.paging is not None:
+        native = op.paging.native_page
+        page_ann = "int | str" if native is not None and _is_str(native.ty) else "int"
+        out.append(f"page: {page_ann} | NotGiven = NOT_GIVEN")
+        out.append("size: int | NotGiven = NOT_GIVEN")
+    out.append("request_options: RequestOptions | None = None")
+    return out
+
+
+def _is_str(ty: Ty) -> bool:
+    return isinstance(ty, PrimTy) and ty.name == "str"
+
+
+def _mapping(params: list[Param]) -> str:
+    return "{" + ", ".join(f"{p.wire!r}: {p.name}" for p in params) + "}"
+
+
+def _returns(code: ModuleCode, op: Operation) -> tuple[str, str | None]:
+    """(annotation, parser helper name or None) of the success response."""
+    if op.paging is not None:
+        code.uses.add("AsyncPaginator")
+        return f"AsyncPaginator[{code.ann(op.paging.item)}]", None
+    anns: list[str] = []
+    for r in op.success:
+        if r.kind == "empty":
+            ann = "None"
+        elif r.kind == "binary":
+            ann = "bytes"
+        elif r.kind == "text":
+            ann = "str"
+        else:
+            ann = code.ann(r.ty) if r.ty is not None else "Any"
+        if ann not in anns:
+            anns.append(ann)
+    if not anns:
+        code.uses.add("Any")
+        return "Any", None
+    return " | ".join(anns), None
+
+
+def method_view(code: ModuleCode, op: Operation, parsers: dict[str, str]) -> dict[str, Any]:
+    sig = _signature(code, op)
+    returns, _ = _returns(code, op)
+    path = op.path_params
+    query = [p for p in op.params if p.location == "query"]
+    headers = [p for p in op.params if p.location == "header"]
+    args = [op.const_name]
+    if op.paging is not None:
+        args.append(parsers.get("item", "None"))
+    if path:
+        args.append("path=(" + "".join(f"{p.name}, " for p in path) + ")")
+    if op.paging is not None:
+        args.append(f"query={_mapping(query)}")
+    elif query:
+        args.append(f"query={_mapping(query)}")
+    if headers:
+        args.append(f"headers={_mapping(headers)}")
+    if op.body is not None:
+        args.append("body=body" if op.body.fields is None else f"body={_mapping(op.body.fields)}")
+    if op.paging is not None:
+        args.extend(["page=page", "size=size"])
+    args.append("request_options=request_options")
+    call_args = ", ".join(args)
+    if op.paging is not None:
+        body = f"return self._client.paginate({call_args})"
+    elif returns == "None":
+        body = f"await self._client.request({call_args})"
+    elif returns == "Any":
+        body = f"return await self._client.request({call_args})"
+    else:
+        code.uses.add("cast")
+        body = f"return cast({returns!r}, await self._client.request({call_args}))"
+    summary = op.summary or op.description.split("\n\n", 1)[0]
+    doc = doc_text(summary, 300) or op.name.replace("_", " ").capitalize()
+    doc += f"\n\n        ``{op.method} {op.path}``"
+    if op.docs_url:
+        doc += f" — {op.docs_url}"
+    if op.deprecated:
+        doc += "\n\n        Deprecated by the provider."
+    doc += "\n        "
+    return {
+        "name": op.name,
+        "is_async": op.paging is None,
+        "params": sig,
+        "returns": returns,
+        "doc": doc,
+        "body": body,
+        "const": op.const_name,
+        "op_ctor": "",
+    }
+
+
+def op_ctor(code: ModuleCode, op: Operation, parsers: dict[str, str]) -> str:
+    args = [repr(op.name), repr(op.method), repr(op.path)]
+    path = op.path_params
+    if path:
+        args.append("path_params=" + "(" + "".join(f"{p.wire!r}, " for p in path) + ")")
+    multi = [p.wire for p in path if p.multi_segment]
+    if multi:
+        args.append(f"multi_segment=frozenset({multi!r})")
+    styles = {p.wire: p.style for p in op.params if p.location == "query" and p.style != "form"}
+    if styles:
+        args.append(f"query_styles={styles!r}")
+    if op.body is not None:
+        args.append(f"body={op.body.kind!r}")
+    responses = []
+    for r in op.responses:
+        if not r.status.startswith("2") and r.status != "default":
+            continue
+        if r.status == "default" and any(x.status.startswith("2") for x in op.responses):
+            continue
+        parser = parsers.get(r.status)
+        spec = f"ResponseSpec({r.kind!r}" + (f", {parser}" if parser else "") + ")"
+        responses.append(f"{r.status!r}: {spec}")
+    if responses:
+        args.append("responses={" + ", ".join(responses) + "}")
+    if parsers.get("error"):
+        args.append(f"error={parsers['error']}")
+    if op.paging is not None:
+        args.append(f"paging={op.paging.style!r}")
+    if op.server:
+        args.append(f"server={op.server!r}")
+    if op.docs_url:
+        args.append(f"docs_url={op.docs_url!r}")
+    return "Operation(" + ", ".join(args) + ")"
+
+
+def parsers_for(code: ModuleCode, op: Operation) -> dict[str, str]:
+    """Module-level parser functions for an operation's response bodies."""
+    out: dict[str, str] = {}
+
+    def parser(ty: Ty | None) -> str | None:
+        if ty is None:
+            return None
+        expr = code.decode(ty, "v")
+        if expr == "v":
+            return None
+        return code.function(expr)
+
+    if op.paging is not None:
+        p = parser(op.paging.item)
+        if p:
+            out["item"] = p
+    for r in op.responses:
+        if r.kind in ("json", "sse") and (r.status.startswith("2") or r.status == "default"):
+            p = parser(r.ty)
+            if p:
+                out[r.status] = p
+    if op.error is not None:
+        p = parser(op.error)
+        if p:
+            out["error"] = p
+    return out
+
+
+def model_view(code: ModuleCode, model: Model, version: str) -> dict[str, Any]:
+    fields = []
+    for f in model.fields:
+        if f.required:
+            decode = code.decode(f.ty, f"d[{f.wire!r}]")
+        elif code.decode(f.ty, "x") == "x":
+            decode = f"d.get({f.wire!r}, NOT_GIVEN)"
+        else:
+            decode = f"{code.decode(f.ty, f'd[{f.wire!r}]')} if {f.wire!r} in d else NOT_GIVEN"
+        ann = code.ann(f.ty)
+        fields.append(
+            {
+                "name": f.name,
+                "wire": f.wire,
+                "required": f.required,
+                "ann": ann if f.required else f"{ann} | NotGiven",
+                "decode": decode,
+                "encode": code.encode(f.ty, f"self.{f.name}"),
+                "doc": doc_text(f.description, 200),
+            }
+        )
+    extra = f"extra(d, _KNOWN_{model.name})"
+    extra_encode = "self.extra_fields"
+    if model.additional is not None:
+        dec = code.decode(model.additional, "_v")
+        if dec != "_v":
+            extra = f"{{_k: {dec} for _k, _v in extra(d, _KNOWN_{model.name}).items()}}"
+            code.uses.add("to_unix")
+            extra_encode = "to_unix(self.extra_fields)"
+    return {
+        "name": model.name,
+        "doc": doc_text(model.description, 400) or f"The ``{model.source.rsplit('/', 1)[-1] or model.name}`` object.",
+        "fields": fields,
+        "extra": extra,
+        "extra_encode": extra_encode,
+        "version": version,
+    }
+
+
+def resource_files(provider: Provider) -> list[Resource]:
+    out: list[Resource] = []
+    stack = list(provider.root.children.values())
+    while stack:
+        res = stack.pop()
+        out.append(res)
+        stack.extend(res.children.values())
+    return sorted(out, key=lambda r: r.module)
+
+
+def model_modules(provider: Provider) -> dict[str, list[Model]]:
+    out: dict[str, list[Model]] = {}
+    for model in provider.models.values():
+        out.setdefault(model.module, []).append(model)
+    return {k: sorted(v, key=lambda m: m.name) for k, v in sorted(out.items())}
+
+
+def version_module(version: str) -> str:
+    return "v" + snake(version.replace(".", "_").replace("-", "_"))

@@ -1,0 +1,279 @@
+"""JSON Schema (OpenAPI 3.0 and 3.1) → ``Ty`` expressions and ``Model`` classes.
+
+Component object schemas become models named after their key; inline object schemas
+become models named after where they sit (``Customer`` + ``address`` → ``CustomerAddress``)
+and live in their parent's module. In request bodies inline objects stay mappings (callers
+pass dicts); referenced components are accepted as models or mappings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._ir import ANY, ListTy, LiteralTy, MapTy, Model, ModelTy, NullableTy, PrimTy, Ty, UnionTy, UnixTimeTy, Field
+from ._loader import Document
+from ._naming import pascal, py_identifier, snake
+
+__all__ = ["SchemaConverter"]
+
+_PRIMS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "null": "None"}
+_RESERVED_FIELDS = {"extra_fields", "from_dict", "to_dict", "to_json"}
+
+
+def _first_paragraph(text: Any, limit: int = 400) -> str:
+    if not isinstance(text, str):
+        return ""
+    para = text.strip().split("\n\n", 1)[0].replace("\n", " ").strip()
+    return para if len(para) <= limit else para[: limit - 1].rstrip() + "…"
+
+
+class SchemaConverter:
+    """Converts schemas, collecting every model it creates in ``models``."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.models: dict[str, Model] = {}
+        self._names_by_key: dict[str, str] = {}
+        self._alias: dict[str, Ty] = {}
+        self._alias_busy: set[str] = set()
+
+    # -- components --------------------------------------------------------------------
+
+    def component_name(self, key: str) -> str:
+        return pascal(key.rsplit("/", 1)[-1])
+
+    def convert_components(self) -> None:
+        schemas = (self.doc.root.get("components") or {}).get("schemas") or {}
+        for key in sorted(schemas):
+            self.ref(f"#/components/schemas/{key}")
+
+    def ref(self, ref: str, request: bool = False) -> Ty:
+        target, key = self.doc.resolve(ref)
+        if key in self._names_by_key:
+            return ModelTy(self._names_by_key[key])
+        if key in self._alias:
+            return self._alias[key]
+        name = self.component_name(key)
+        if self._is_model(target):
+            self._names_by_key[key] = self._unique(name, key)
+            name = self._names_by_key[key]
+            self._build_model(target, name, snake(name), source=key)
+            return ModelTy(name)
+        if key in self._alias_busy:
+            return ANY  # a recursive alias (e.g. a JSON value type); Any is the honest type
+        self._alias_busy.add(key)
+        try:
+            ty = self.convert(target, name, snake(name), request=request)
+        finally:
+            self._alias_busy.discard(key)
+        if not request:
+            self._alias[key] = ty
+        return ty
+
+    def _unique(self, name: str, key: str) -> str:
+        if name not in self.models and name not in self._names_by_key.values():
+            return name
+        n = 2
+        while f"{name}{n}" in self.models:
+            n += 1
+        return f"{name}{n}"
+
+    # -- shapes ------------------------------------------------------------------------
+
+    def _is_model(self, s: Any) -> bool:
+        s = self.doc.deref(s)
+        if not isinstance(s, dict):
+            return False
+        if "allOf" in s and not any(k in s for k in ("anyOf", "oneOf")):
+            parts = [self.doc.deref(p) for p in s["allOf"]]
+            if len(parts) == 1 and not s.get("properties"):
+                return self._is_model(s["allOf"][0]) if "$ref" not in s["allOf"][0] else False
+            return any(self._is_model(p) or isinstance(p, dict) and p.get("properties") for p in parts)
+        return bool(s.get("properties")) and not any(k in s for k in ("anyOf", "oneOf"))
+
+    def _types(self, s: dict[str, Any]) -> tuple[list[str], bool]:
+        t = s.get("type")
+        types = [t] if isinstance(t, str) else list(t) if isinstance(t, list) else []
+        nullable = bool(s.get("nullable")) or "null" in types
+        return [x for x in types if x != "null"], nullable
+
+    def convert(self, s: Any, hint: str, module: str, *, request: bool = False) -> Ty:
+        """The type of schema ``s``; ``hint`` names any model it creates."""
+        if not isinstance(s, dict):
+            return ANY
+        if "$ref" in s:
+            ty = self.ref(s["$ref"], request=request)
+            if s.get("nullable") and not isinstance(ty, NullableTy):
+                ty = NullableTy(ty)
+            return ty
+        types, nullable = self._types(s)
+        ty = self._convert(s, types, hint, module, request)
+        if (nullable or ("enum" in s and None in s["enum"])) and not isinstance(ty, NullableTy):
+            if not (isinstance(ty, PrimTy) and ty.name in ("None", "Any")):
+                ty = NullableTy(ty)
+        return ty
+
+    def _convert(self, s: dict[str, Any], types: list[str], hint: str, module: str, request: bool) -> Ty:
+        if "const" in s:
+            return LiteralTy((s["const"],), _base(s["const"]))
+        if "enum" in s:
+            values = tuple(v for v in s["enum"] if v is not None)
+            if values and all(isinstance(v, (str, int, bool)) for v in values):
+                return LiteralTy(values, _base(values[0]))
+            if not values:
+                return PrimTy("None")
+        for key in ("anyOf", "oneOf"):
+            if key in s:
+                return self._union(s, s[key], hint, module, request)
+        if "allOf" in s:
+            parts = s["allOf"]
+            if len(parts) == 1 and not s.get("properties"):
+                return self.convert(parts[0], hint, module, request=request)
+            if request:
+                return MapTy(ANY)
+            return self._object(self._merge_all_of(s), hint, module)
+        if len(types) > 1:
+            return UnionTy(tuple(self._convert(s, [t], hint, module, request) for t in types))
+        t = types[0] if types else ("object" if "properties" in s or "additionalProperties" in s else None)
+        if t == "array" or (t is None and ("items" in s or "prefixItems" in s)):
+            return self._array(s, hint, module, request)
+        if t == "object":
+            if request:
+                ap = s.get("additionalProperties")
+                if not s.get("properties") and isinstance(ap, dict) and ap:
+                    return MapTy(self.convert(ap, hint + "Value", module, request=True))
+                return MapTy(ANY)
+            return self._object(s, hint, module)
+        if t == "integer" and s.get("format") == "unix-time":
+            return UnixTimeTy()
+        if t == "string" and s.get("format") == "binary":
+            return PrimTy("bytes")
+        if t in _PRIMS:
+            return PrimTy(_PRIMS[t])
+        return ANY
+
+    def _array(self, s: dict[str, Any], hint: str, module: str, request: bool) -> Ty:
+        prefix = s.get("prefixItems")
+        if isinstance(prefix, list) and prefix:
+            tys = [self.convert(p, f"{hint}Item{i}", module, request=request) for i, p in enumerate(prefix)]
+            if isinstance(s.get("items"), dict):
+                tys.append(self.convert(s["items"], hint + "Item", module, request=request))
+            return ListTy(_union_of(tys))
+        return ListTy(self.convert(s.get("items", {}), hint + "Item", module, request=request))
+
+    def _union(self, s: dict[str, Any], options: list[Any], hint: str, module: str, request: bool) -> Ty:
+        tys: list[Ty] = []
+        nullable = False
+        for i, opt in enumerate(options):
+            d = self.doc.deref(opt)
+            if isinstance(d, dict) and self._types(d)[0] == [] and d.get("type") in ("null", ["null"]):
+                nullable = True
+                continue
+            ty = self.convert(opt, f"{hint}Option{i}" if len(options) > 1 else hint, module, request=request)
+            if isinstance(ty, NullableTy):
+                nullable, ty = True, ty.inner
+            if ty not in tys:
+                tys.append(ty)
+        disc = None
+        d = s.get("discriminator")
+        if isinstance(d, dict) and isinstance(d.get("propertyName"), str) and not request:
+            mapping = []
+            for value, ref in sorted((d.get("mapping") or {}).items()):
+                target = self.ref(ref)
+                if isinstance(target, ModelTy):
+                    mapping.append((str(value), target.name))
+            disc = (d["propertyName"], tuple(mapping))
+        ty = _union_of(tys, disc)
+        return NullableTy(ty) if nullable else ty
+
+    def _merge_all_of(self, s: dict[str, Any]) -> dict[str, Any]:
+        props: dict[str, Any] = {}
+        required: list[str] = []
+        desc = s.get("description")
+        ap: Any = None
+
+        def visit(part: Any) -> None:
+            nonlocal desc, ap
+            part = self.doc.deref(part)
+            if not isinstance(part, dict):
+                return
+            for sub in part.get("allOf", []):
+                visit(sub)
+            props.update(part.get("properties") or {})
+            required.extend(r for r in part.get("required", []) if r not in required)
+            desc = desc or part.get("description")
+            if isinstance(part.get("additionalProperties"), dict):
+                ap = part["additionalProperties"]
+
+        for part in s.get("allOf", []):
+            visit(part)
+        props.update(s.get("properties") or {})
+        required.extend(r for r in s.get("required", []) if r not in required)
+        merged = {"type": "object", "properties": props, "required": required, "description": desc}
+        if ap is not None:
+            merged["additionalProperties"] = ap
+        return merged
+
+    def _object(self, s: dict[str, Any], hint: str, module: str) -> Ty:
+        props = s.get("properties") or {}
+        ap = s.get("additionalProperties")
+        if not props:
+            if isinstance(ap, dict) and ap:
+                return MapTy(self.convert(ap, hint + "Value", module))
+            return MapTy(ANY)
+        name = self._unique(hint, hint) if hint in self.models else hint
+        self._build_model(s, name, module, source="")
+        return ModelTy(name)
+
+    def _build_model(self, s: Any, name: str, module: str, *, source: str) -> None:
+        s = self.doc.deref(s)
+        if "allOf" in s:
+            s = self._merge_all_of(s)
+        model = Model(name=name, module=module, fields=[], description=_first_paragraph(s.get("description")), source=source)
+        self.models[name] = model  # registered first: recursive references resolve to it
+        required = set(s.get("required") or [])
+        used: set[str] = set()
+        for wire, prop in (s.get("properties") or {}).items():
+            py = py_identifier(wire)
+            if py in _RESERVED_FIELDS or py in used:
+                py += "_"
+            while py in used:
+                py += "_"
+            used.add(py)
+            ty = self.convert(prop, name + pascal(wire), module)
+            p = self.doc.deref(prop) if isinstance(prop, dict) else {}
+            model.fields.append(Field(wire, py, ty, wire in required, _first_paragraph(p.get("description"), 200)))
+            if isinstance(p, dict) and isinstance(p.get("enum"), list) and len(p["enum"]) == 1:
+                model.consts[wire] = p["enum"][0]
+            elif isinstance(p, dict) and "const" in p:
+                model.consts[wire] = p["const"]
+        ap = s.get("additionalProperties")
+        if isinstance(ap, dict) and ap:
+            model.additional = self.convert(ap, name + "Value", module)
+
+
+def _base(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    return "str"
+
+
+def _union_of(tys: list[Ty], disc: tuple[str, tuple[tuple[str, str], ...]] | None = None) -> Ty:
+    if not tys:
+        return ANY
+    if ANY in tys:
+        return ANY
+    literals = [t for t in tys if isinstance(t, LiteralTy)]
+    if len(literals) > 1 and len({t.base for t in literals}) == 1:
+        merged = LiteralTy(tuple(dict.fromkeys(v for t in literals for v in t.values)), literals[0].base)
+        tys = [merged if t is literals[0] else t for t in tys if not isinstance(t, LiteralTy) or t is literals[0]]
+    # a literal next to its own base type adds nothing
+    if any(isinstance(t, PrimTy) and t.name == "str" for t in tys):
+        tys = [t for t in tys if not (isinstance(t, LiteralTy) and t.base == "str")]
+    if len(tys) == 1:
+        return tys[0]
+    return UnionTy(tuple(tys), disc)

@@ -1,0 +1,98 @@
+"""Static description of one API operation, emitted by the generator once per operation.
+
+Generated methods stay thin: they collect their arguments and hand them, together with an
+:class:`Operation`, to the client. Everything the runtime needs to know about the wire
+format lives here, so the same code path serves every operation of every provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["Operation", "ResponseSpec"]
+
+#: How a response body is read: ``json`` (decoded, then parsed), ``binary`` (bytes),
+#: ``text`` (str), ``sse`` (server-sent events), ``empty`` (no body).
+ResponseKind = str
+Parser = Callable[[Any], Any]
+
+
+class ResponseSpec:
+    """How to read the body of one documented status (or status range)."""
+
+    __slots__ = ("kind", "parser")
+
+    def __init__(self, kind: ResponseKind, parser: Parser | None = None) -> None:
+        self.kind = kind
+        self.parser = parser
+
+
+_EMPTY = ResponseSpec("empty")
+_JSON = ResponseSpec("json")
+
+
+class Operation:
+    """One operation of a spec: method, path template, encodings and response readers.
+
+    ``responses`` maps ``"200"``, ``"2XX"`` or ``"default"`` to a :class:`ResponseSpec`;
+    ``error`` parses error bodies into the spec's error model when one is declared.
+    ``paging`` names the pagination style of list operations (see ``_pagination``).
+    """
+
+    __slots__ = (
+        "body",
+        "docs_url",
+        "error",
+        "method",
+        "multi_segment",
+        "name",
+        "paging",
+        "path",
+        "path_params",
+        "query_styles",
+        "responses",
+        "server",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        method: str,
+        path: str,
+        *,
+        path_params: tuple[str, ...] = (),
+        multi_segment: frozenset[str] = frozenset(),
+        query_styles: Mapping[str, str] | None = None,
+        body: str | None = None,
+        responses: Mapping[str, ResponseSpec] | None = None,
+        error: Parser | None = None,
+        paging: str | None = None,
+        server: str | None = None,
+        docs_url: str | None = None,
+    ) -> None:
+        self.name = name
+        self.method = method
+        self.path = path
+        self.path_params = path_params
+        self.multi_segment = multi_segment
+        self.query_styles = query_styles or {}
+        self.body = body
+        self.responses = responses or {}
+        self.error = error
+        self.paging = paging
+        self.server = server
+        self.docs_url = docs_url
+
+    def response_for(self, status: int) -> ResponseSpec:
+        """The reader for a success status; JSON when the spec documents nothing."""
+        responses = self.responses
+        spec = responses.get(str(status)) or responses.get(f"{status // 100}XX")
+        if spec is not None:
+            return spec
+        if status == 204:
+            return _EMPTY
+        return responses.get("default") or _JSON
+
+    def __repr__(self) -> str:
+        return f"<Operation {self.name}: {self.method} {self.path}>"
