@@ -31,7 +31,9 @@ def main(argv: list[str] | None = None) -> int:
         print("the previous generated/ output was left untouched", file=sys.stderr)
         return 2
     failed = False
-    header = f"{'provider':<10} {'version':<12} {'operations':>12} {'models':>14} {'responses':>12} {'time':>7}"
+    header = (
+        f"{'provider':<10} {'version':<12} {'operations':>12} {'models':>14} {'responses':>12} {'time':>7}"
+    )
     print(header)
     for r in reports:
         print(r.line())

@@ -105,7 +105,11 @@ def render_version(provider: Provider, pin: Pin, out: Path) -> None:
     ctx: dict[str, Any] = {"provider": provider, "config": provider.config, "api_version": api_version}
     _write(base / "__init__.py", r.render("version_init.py.jinja", **ctx))
     _write(base / "_client.py", r.render("client.py.jinja", **ctx))
-    _write(base / "resources" / "__init__.py", r.render("_header.jinja", **ctx) + '"""Resource classes (one module each, imported on first use)."""\n')
+    _write(
+        base / "resources" / "__init__.py",
+        r.render("_header.jinja", **ctx)
+        + '"""Resource classes (one module each, imported on first use)."""\n',
+    )
     for res in resource_files(provider):
         _write(base / "resources" / f"{res.module}.py", _render_resource(r, provider, res, ctx))
     modules = model_modules(provider)
@@ -115,16 +119,19 @@ def render_version(provider: Provider, pin: Pin, out: Path) -> None:
         code = ModuleCode(provider.models, mod)
         views = [model_view(code, m, provider.version) for m in models]
         local = {m.name for m in models}
-        code.imports = imports(code, typing={"TYPE_CHECKING", "Any"}, core={"BaseModel", "NOT_GIVEN", "NotGiven", "extra", "invalid"})  # type: ignore[attr-defined]
-        code.imports.insert(1 if code.imports[0].startswith("import datetime") else 0, "from collections.abc import Mapping") if "Mapping" not in code.uses else None  # type: ignore[attr-defined]
-        code.type_imports = sorted(  # type: ignore[attr-defined]
-            f"{provider.models[n].module} import {n}" for n in code.type_names - local
+        code.uses.add("Mapping")  # from_dict's argument
+        code.imports = imports(
+            code, typing={"TYPE_CHECKING", "Any"}, core={"BaseModel", "NOT_GIVEN", "NotGiven", "extra", "invalid"}
         )
-        _write(base / "models" / f"{mod}.py", r.render("model_module.py.jinja", models=views, code=code, **ctx))
+        code.type_imports = sorted(f"{provider.models[n].module} import {n}" for n in code.type_names - local)
+        _write(
+            base / "models" / f"{mod}.py", r.render("model_module.py.jinja", models=views, code=code, **ctx)
+        )
 
 
 def _render_resource(r: Renderer, provider: Provider, res: Resource, ctx: dict[str, Any]) -> str:
     code = ModuleCode(provider.models, res.module)
+    code.shadowed = {op.name for op in res.operations} | set(res.children)
     methods = []
     for op in res.operations:
         parsers = parsers_for(code, op)
@@ -137,8 +144,8 @@ def _render_resource(r: Renderer, provider: Provider, res: Resource, ctx: dict[s
     core = {"NOT_GIVEN", "NotGiven", "Operation", "ResponseSpec"}
     if "AsyncPaginator" in code.uses:
         core.add("AsyncPaginator")
-    code.imports = imports(code, typing=typing, core=core)  # type: ignore[attr-defined]
-    code.type_imports = sorted(code.type_names)  # type: ignore[attr-defined]
+    code.imports = imports(code, typing=typing, core=core)
+    code.type_imports = sorted(code.type_names)
     return r.render("resource.py.jinja", resource=res, methods=methods, code=code, **ctx)
 
 
@@ -155,7 +162,9 @@ def _inputs_digest(settings: ProviderSettings) -> str:
 
 
 def _format(folder: Path) -> None:
-    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+    ruff = shutil.which(
+        "ruff", path=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+    )
     if ruff is None:
         print("note: ruff not found, generated code left unformatted", file=sys.stderr)
         return
@@ -194,8 +203,14 @@ def generate_all(
                 ops = len(provider.operations)
                 provider_reports.append(
                     Report(
-                        name, version, provider.spec_operations, ops, provider.spec_schemas,
-                        len(provider.models), provider.documented_bodies, provider.represented_bodies,
+                        name,
+                        version,
+                        provider.spec_operations,
+                        ops,
+                        provider.spec_schemas,
+                        len(provider.models),
+                        provider.documented_bodies,
+                        provider.represented_bodies,
                         round(time.perf_counter() - t0, 2),
                     )
                 )
@@ -225,7 +240,15 @@ def generate_all(
                 _format(staged)
             _write(
                 staged / ".stamp.json",
-                json.dumps({"digest": digest, "reports": [attrs.asdict(x, filter=lambda a, _: a.name != "cached") for x in provider_reports]}, indent=1),
+                json.dumps(
+                    {
+                        "digest": digest,
+                        "reports": [
+                            attrs.asdict(x, filter=lambda a, _: a.name != "cached") for x in provider_reports
+                        ],
+                    },
+                    indent=1,
+                ),
             )
             target.parent.mkdir(parents=True, exist_ok=True)
             old = tmp_root / "old"

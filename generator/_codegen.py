@@ -11,7 +11,15 @@ from ._ir import ListTy, LiteralTy, MapTy, Model, ModelTy, NullableTy, PrimTy, T
 
 __all__ = ["ModuleCode"]
 
-_PRIM_ANN = {"str": "str", "int": "int", "float": "float", "bool": "bool", "None": "None", "Any": "Any", "bytes": "bytes"}
+_PRIM_ANN = {
+    "str": "str",
+    "int": "int",
+    "float": "float",
+    "bool": "bool",
+    "None": "None",
+    "Any": "Any",
+    "bytes": "bytes",
+}
 
 
 def needs_decode(ty: Ty) -> bool:
@@ -30,7 +38,11 @@ def needs_decode(ty: Ty) -> bool:
 
 def _kinds(ty: Ty) -> set[str]:
     if isinstance(ty, PrimTy):
-        return {{"str": "str", "int": "int", "float": "num", "bool": "bool", "None": "null", "bytes": "str"}.get(ty.name, "any")}
+        return {
+            {"str": "str", "int": "int", "float": "num", "bool": "bool", "None": "null", "bytes": "str"}.get(
+                ty.name, "any"
+            )
+        }
     if isinstance(ty, LiteralTy):
         return {{"str": "str", "int": "int", "bool": "bool", "float": "num"}[ty.base]}
     if isinstance(ty, UnixTimeTy):
@@ -70,6 +82,11 @@ class ModuleCode:
         self.helpers: list[str] = []
         self._helper_keys: dict[str, str] = {}
         self.uses: set[str] = set()
+        #: import lines and ``TYPE_CHECKING`` imports, filled in once the module is rendered
+        self.imports: list[str] = []
+        self.type_imports: list[str] = []
+        #: names a class body in this module shadows (a method called ``list``)
+        self.shadowed: set[str] = set()
 
     # -- annotations -------------------------------------------------------------------
 
@@ -98,12 +115,12 @@ class ModuleCode:
             if param:
                 self.uses.add("Sequence")
                 return f"Sequence[{self.ann(ty.item, param)}]"
-            return f"list[{self.ann(ty.item, param)}]"
+            return f"{self._builtin('list')}[{self.ann(ty.item, param)}]"
         if isinstance(ty, MapTy):
             if param:
                 self.uses.add("Mapping")
                 return f"Mapping[str, {self.ann(ty.value, param)}]"
-            return f"dict[str, {self.ann(ty.value, param)}]"
+            return f"{self._builtin('dict')}[str, {self.ann(ty.value, param)}]"
         if isinstance(ty, ModelTy):
             self.type_names.add(ty.name)
             if param:
@@ -124,6 +141,12 @@ class ModuleCode:
             return " | ".join(parts)
         self.uses.add("Any")
         return "Any"
+
+    def _builtin(self, name: str) -> str:
+        if name in self.shadowed:
+            self.uses.add("builtins")
+            return f"builtins.{name}"
+        return name
 
     # -- decoding ----------------------------------------------------------------------
 
@@ -187,7 +210,9 @@ class ModuleCode:
         for c in cands:
             c = c.inner if isinstance(c, NullableTy) else c
             if isinstance(c, UnionTy):
-                flat.extend(v.inner if isinstance(v, NullableTy) else v for v in c.variants if "dict" in _kinds(v))
+                flat.extend(
+                    v.inner if isinstance(v, NullableTy) else v for v in c.variants if "dict" in _kinds(v)
+                )
             else:
                 flat.append(c)
         models = [c for c in flat if isinstance(c, ModelTy)]
@@ -209,9 +234,9 @@ class ModuleCode:
         # ``deleted``), most specific first
         const_checks: list[tuple[dict[str, object], str]] = []
         for m in models:
-            model = self.models.get(m.name)
-            if model is not None and model.consts:
-                const_checks.append((model.consts, m.name))
+            found = self.models.get(m.name)
+            if found is not None and found.consts:
+                const_checks.append((found.consts, m.name))
         const_checks.sort(key=lambda c: -len(c[0]))
         for consts, name in const_checks:
             cond = " and ".join(f"v.get({k!r}) == {val!r}" for k, val in sorted(consts.items()))
@@ -219,8 +244,8 @@ class ModuleCode:
             out.append(f"            return _m.{name}.from_dict(v)")
         remaining = [m for m in models if m.name not in {n for _, n in const_checks}]
         for m in remaining:
-            model = self.models.get(m.name)
-            req = sorted(f.wire for f in model.fields if f.required) if model else []
+            target = self.models.get(m.name)
+            req = sorted(f.wire for f in target.fields if f.required) if target else []
             if req:
                 self.uses.add("ResponseValidationError")
                 cond = " and ".join(f"{r!r} in v" for r in req)
@@ -232,7 +257,14 @@ class ModuleCode:
         if maps:
             out.append(f"        return {self.decode(maps[0], 'v', 1)}")
         elif models:
-            fallback = next((m for m in models if self.models.get(m.name) and not any(f.required for f in self.models[m.name].fields)), models[-1])
+            fallback = next(
+                (
+                    m
+                    for m in models
+                    if self.models.get(m.name) and not any(f.required for f in self.models[m.name].fields)
+                ),
+                models[-1],
+            )
             out.append(f"        return _m.{fallback.name}.from_dict(v)")
         return out
 

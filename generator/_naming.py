@@ -55,9 +55,7 @@ def singular(word: str) -> str:
         single = last
     elif last.endswith("ies") and len(last) > 4:
         single = last[:-3] + "y"
-    elif last.endswith(("sses", "shes", "ches", "xes", "zzes")):
-        single = last[:-2]
-    elif last.endswith("uses"):
+    elif last.endswith(("sses", "shes", "ches", "xes", "zzes")) or last.endswith("uses"):
         single = last[:-2]
     else:
         single = last[:-1]

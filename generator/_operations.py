@@ -17,9 +17,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._ir import ANY, Body, ListTy, ModelTy, NullableTy, Operation, Paging, Param, PrimTy, Resource, Response, Ty, UnionTy
+from ._ir import (
+    ANY,
+    Body,
+    ListTy,
+    ModelTy,
+    NullableTy,
+    Operation,
+    Paging,
+    Param,
+    PrimTy,
+    Resource,
+    Response,
+    Ty,
+    UnionTy,
+)
 from ._loader import Document
-from ._naming import pascal, py_identifier, singular, snake
+from ._naming import pascal, py_identifier, singular
 from ._schemas import SchemaConverter
 
 __all__ = ["GenerationError", "OperationBuilder"]
@@ -34,7 +48,7 @@ class GenerationError(Exception):
 
 def _json_type(ct: str) -> bool:
     ct = ct.split(";")[0].strip().lower()
-    return ct == "application/json" or ct.endswith("+json") or ct == "*/*" and False
+    return ct == "application/json" or ct.endswith("+json") or (ct == "*/*" and False)
 
 
 class OperationBuilder:
@@ -56,7 +70,7 @@ class OperationBuilder:
         self.represented_bodies = 0
 
     def _segments(self, path: str) -> list[str]:
-        rest = path[len(self.prefix):] if self.prefix and path.startswith(self.prefix) else path
+        rest = path[len(self.prefix) :] if self.prefix and path.startswith(self.prefix) else path
         return [s for s in rest.strip("/").split("/") if s]
 
     # -- main loop ---------------------------------------------------------------------
@@ -101,7 +115,9 @@ class OperationBuilder:
 
     # -- one operation -----------------------------------------------------------------
 
-    def _operation(self, path: str, method: str, op: dict[str, Any], shared: list[Any], servers: Any) -> Operation:
+    def _operation(
+        self, path: str, method: str, op: dict[str, Any], shared: list[Any], servers: Any
+    ) -> Operation:
         op_id = str(op.get("operationId") or f"{method}_{path}")
         params = self._params(op_id, shared, op.get("parameters") or [])
         responses, error = self._responses(op_id, op)
@@ -109,10 +125,8 @@ class OperationBuilder:
         resource, name = self._name(path, method, op, op_id, paging, responses)
         hint = pascal(name)
         body = self._body(op.get("requestBody"), method, hint, params)
-        if op.get("servers") or servers:
-            srv = (op.get("servers") or servers)[0].get("url")
-        else:
-            srv = None
+        own_servers = op.get("servers") or servers
+        srv = own_servers[0].get("url") if own_servers else None
         ext = op.get("externalDocs") or {}
         docs = ext.get("url") or self._docs(resource, name)
         if paging is not None and paging.native_page is not None:
@@ -158,10 +172,15 @@ class OperationBuilder:
             if loc == "cookie":
                 continue
             name = py_identifier(wire)
-            while name in used or name in _RESERVED_PARAMS and not (name == "page" and loc == "query"):
+            while name in used or (name in _RESERVED_PARAMS and not (name == "page" and loc == "query")):
                 name += "_"
             used.add(name)
-            ty = self.schemas.convert(p.get("schema") or _content_schema(p), pascal(op_id) + pascal(wire), snake(op_id), request=True)
+            ty = self.schemas.convert(
+                p.get("schema") or _content_schema(p),
+                pascal(op_id) + pascal(wire),
+                py_identifier(op_id, prefix="m_"),
+                request=True,
+            )
             style = p.get("style") or ("form" if loc == "query" else "simple")
             if style == "form" and p.get("explode") is False:
                 style = "form-flat"
@@ -205,7 +224,11 @@ class OperationBuilder:
                 kind = ct
         required = bool(rb.get("required"))
         is_object = isinstance(s, dict) and (s.get("type") == "object" or "properties" in s or "allOf" in s)
-        if kind in ("form", "json", "multipart") and is_object and not any(k in s for k in ("anyOf", "oneOf")):
+        if (
+            kind in ("form", "json", "multipart")
+            and is_object
+            and not any(k in s for k in ("anyOf", "oneOf"))
+        ):
             merged = self.schemas._merge_all_of(s) if "allOf" in s else s
             props = merged.get("properties") or {}
             if not props and merged.get("additionalProperties") in (False, None):
@@ -222,10 +245,15 @@ class OperationBuilder:
                         name = py_identifier("body_" + wire)
                     used.add(name)
                     pd = self.doc.deref(prop)
-                    ty = self.schemas.convert(prop, hint + pascal(wire), snake(hint), request=True)
+                    ty = self.schemas.convert(prop, hint + pascal(wire), py_identifier(hint, prefix="m_"), request=True)
                     if kind == "multipart" and _is_binary(pd):
                         ty = PrimTy("file")
-                    elif kind == "multipart" and isinstance(pd, dict) and pd.get("type") == "array" and _is_binary(self.doc.deref(pd.get("items") or {})):
+                    elif (
+                        kind == "multipart"
+                        and isinstance(pd, dict)
+                        and pd.get("type") == "array"
+                        and _is_binary(self.doc.deref(pd.get("items") or {}))
+                    ):
                         ty = ListTy(PrimTy("file"))
                     fields.append(
                         Param(
@@ -238,11 +266,12 @@ class OperationBuilder:
                         )
                     )
                 return Body(ct, kind, required, fields)
+        whole: Ty
         if kind not in ("form", "json", "multipart", "text"):
-            ty: Ty = PrimTy("file")
+            whole = PrimTy("file")
         else:
-            ty = self.schemas.convert(schema, hint + "Body", snake(hint), request=True)
-        return Body(ct, kind, required, None, ty)
+            whole = self.schemas.convert(schema, hint + "Body", py_identifier(hint, prefix="m_"), request=True)
+        return Body(ct, kind, required, None, whole)
 
     def _responses(self, op_id: str, op: dict[str, Any]) -> tuple[list[Response], Ty | None]:
         out: list[Response] = []
@@ -272,7 +301,9 @@ class OperationBuilder:
             ty: Ty | None = None
             if kind in ("json", "sse"):
                 suffix = "" if status.startswith("2") else status.capitalize()
-                ty = self.schemas.convert(schema, hint + suffix, snake(hint), request=False) if schema else ANY
+                ty = (
+                    self.schemas.convert(schema, hint + suffix, py_identifier(hint, prefix="m_"), request=False) if schema else ANY
+                )
             if kind == "binary":
                 ty = PrimTy("bytes")
             if kind == "text":
@@ -319,7 +350,13 @@ class OperationBuilder:
     # -- naming ------------------------------------------------------------------------
 
     def _name(
-        self, path: str, method: str, op: dict[str, Any], op_id: str, paging: Paging | None, responses: list[Response]
+        self,
+        path: str,
+        method: str,
+        op: dict[str, Any],
+        op_id: str,
+        paging: Paging | None,
+        responses: list[Response],
     ) -> tuple[tuple[str, ...], str]:
         if op_id in self.overrides:
             res, _, name = self.overrides[op_id].rpartition(":")
@@ -331,12 +368,12 @@ class OperationBuilder:
             group, _, verb = op_id.partition("/")
             if not verb:
                 group, verb = (op.get("tags") or ["default"])[0], op_id
-            return (snake(group),), py_identifier(verb)
+            return (py_identifier(group),), py_identifier(verb)
         if strategy == "operation_id_path":
             segs = [s for s in self._segments(path) if not _is_param(s)]
             tags = op.get("tags") or []
             group = segs[0] if segs else (tags[0] if tags else "default")
-            return (snake(group),), py_identifier(op_id)
+            return (py_identifier(group),), py_identifier(op_id)
         raise GenerationError(f"unknown naming strategy {strategy!r}")
 
     def _response_name(self, responses: list[Response]) -> str | None:
@@ -372,7 +409,13 @@ class OperationBuilder:
         binary = ok is not None and ok.kind == "binary"
         if _is_param(last):
             coll = segs[-2]
-            verb = {"get": "retrieve", "post": "update", "delete": "delete", "put": "replace", "patch": "update"}[method]
+            verb = {
+                "get": "retrieve",
+                "post": "update",
+                "delete": "delete",
+                "put": "replace",
+                "patch": "update",
+            }[method]
             return tuple(lits), f"{verb}_{singular(coll)}"
         name_of = self._response_name(responses) or ""
         chain = tuple(lits)
@@ -391,14 +434,24 @@ class OperationBuilder:
             return chain, f"{verb}_{singular(last) if method == 'post' else last}"
         has_get = "get" in (self.doc.deref(self.paths[path]) or {})
         if name_of == last or name_of.endswith("_" + last) or (len(segs) == 1 and not binary):
-            verb = {"get": "retrieve", "post": "update" if has_get else "create", "delete": "delete", "put": "replace", "patch": "update"}[method]
+            verb = {
+                "get": "retrieve",
+                "post": "update" if has_get else "create",
+                "delete": "delete",
+                "put": "replace",
+                "patch": "update",
+            }[method]
             return chain, f"{verb}_{last}"
         # an action on a collection or on one object: ``capture`` → ``capture_charge``
         parent_chain = chain[:-1]
         parent = parent_chain[-1] if parent_chain else last
         if binary:
             return parent_chain, f"download_{last}"
-        noun = parent if (paging is not None or not _is_param(segs[-2])) and paging is not None else singular(parent)
+        noun = (
+            parent
+            if (paging is not None or not _is_param(segs[-2])) and paging is not None
+            else singular(parent)
+        )
         return parent_chain, last if "_" in last else f"{last}_{noun}"
 
 
@@ -407,7 +460,12 @@ def _is_param(seg: str) -> bool:
 
 
 def _is_binary(s: Any) -> bool:
-    return isinstance(s, dict) and s.get("type") == "string" and s.get("format") in ("binary", "byte") and s.get("format") == "binary"
+    return (
+        isinstance(s, dict)
+        and s.get("type") == "string"
+        and s.get("format") in ("binary", "byte")
+        and s.get("format") == "binary"
+    )
 
 
 def _content_schema(p: dict[str, Any]) -> Any:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tomllib
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import attrs
+import tomllib
 
 __all__ = ["Pin", "PinError", "ProviderSettings", "load_providers", "locate_spec"]
 

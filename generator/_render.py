@@ -73,6 +73,8 @@ _CORE = ("FileTypes", "ResponseValidationError", "from_unix", "to_unix")
 
 def imports(code: ModuleCode, *, typing: set[str], core: set[str]) -> list[str]:
     lines: list[str] = []
+    if "builtins" in code.uses:
+        lines.append("import builtins")
     if "datetime" in code.uses:
         lines.append("import datetime")
     abc = sorted(n for n in _ABC if n in code.uses)
@@ -98,8 +100,7 @@ def _signature(code: ModuleCode, op: Operation) -> list[str]:
     whole = op.body is not None and op.body.fields is None
     required = [p for p in kw if p.required]
     optional = [p for p in kw if not p.required]
-    if kw or whole or True:
-        out.append("*")
+    out.append("*")  # everything but path parameters is keyword-only
     if whole and op.body is not None:
         ann = code.ann(op.body.ty, param=True) if op.body.ty is not None else "Any"
         if op.body.required:
@@ -162,9 +163,7 @@ def method_view(code: ModuleCode, op: Operation, parsers: dict[str, str]) -> dic
         args.append(parsers.get("item", "None"))
     if path:
         args.append("path=(" + "".join(f"{p.name}, " for p in path) + ")")
-    if op.paging is not None:
-        args.append(f"query={_mapping(query)}")
-    elif query:
+    if op.paging is not None or query:
         args.append(f"query={_mapping(query)}")
     if headers:
         args.append(f"headers={_mapping(headers)}")
@@ -297,7 +296,8 @@ def model_view(code: ModuleCode, model: Model, version: str) -> dict[str, Any]:
             extra_encode = "to_unix(self.extra_fields)"
     return {
         "name": model.name,
-        "doc": doc_text(model.description, 400) or f"The ``{model.source.rsplit('/', 1)[-1] or model.name}`` object.",
+        "doc": doc_text(model.description, 400)
+        or f"The ``{model.source.rsplit('/', 1)[-1] or model.name}`` object.",
         "fields": fields,
         "extra": extra,
         "extra_encode": extra_encode,

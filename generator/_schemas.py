@@ -10,9 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._ir import ANY, ListTy, LiteralTy, MapTy, Model, ModelTy, NullableTy, PrimTy, Ty, UnionTy, UnixTimeTy, Field
+from ._ir import (
+    ANY,
+    Field,
+    ListTy,
+    LiteralTy,
+    MapTy,
+    Model,
+    ModelTy,
+    NullableTy,
+    PrimTy,
+    Ty,
+    UnionTy,
+    UnixTimeTy,
+)
 from ._loader import Document
-from ._naming import pascal, py_identifier, snake
+from ._naming import pascal, py_identifier
 
 __all__ = ["SchemaConverter"]
 
@@ -57,13 +70,13 @@ class SchemaConverter:
         if self._is_model(target):
             self._names_by_key[key] = self._unique(name, key)
             name = self._names_by_key[key]
-            self._build_model(target, name, snake(name), source=key)
+            self._build_model(target, name, py_identifier(name, prefix="m_"), source=key)
             return ModelTy(name)
         if key in self._alias_busy:
             return ANY  # a recursive alias (e.g. a JSON value type); Any is the honest type
         self._alias_busy.add(key)
         try:
-            ty = self.convert(target, name, snake(name), request=request)
+            ty = self.convert(target, name, py_identifier(name, prefix="m_"), request=request)
         finally:
             self._alias_busy.discard(key)
         if not request:
@@ -88,7 +101,7 @@ class SchemaConverter:
             parts = [self.doc.deref(p) for p in s["allOf"]]
             if len(parts) == 1 and not s.get("properties"):
                 return self._is_model(s["allOf"][0]) if "$ref" not in s["allOf"][0] else False
-            return any(self._is_model(p) or isinstance(p, dict) and p.get("properties") for p in parts)
+            return any(self._is_model(p) or (isinstance(p, dict) and p.get("properties")) for p in parts)
         return bool(s.get("properties")) and not any(k in s for k in ("anyOf", "oneOf"))
 
     def _types(self, s: dict[str, Any]) -> tuple[list[str], bool]:
@@ -108,9 +121,13 @@ class SchemaConverter:
             return ty
         types, nullable = self._types(s)
         ty = self._convert(s, types, hint, module, request)
-        if (nullable or ("enum" in s and None in s["enum"])) and not isinstance(ty, NullableTy):
-            if not (isinstance(ty, PrimTy) and ty.name in ("None", "Any")):
-                ty = NullableTy(ty)
+        nullable = nullable or ("enum" in s and None in s["enum"])
+        if (
+            nullable
+            and not isinstance(ty, NullableTy)
+            and not (isinstance(ty, PrimTy) and ty.name in ("None", "Any"))
+        ):
+            ty = NullableTy(ty)
         return ty
 
     def _convert(self, s: dict[str, Any], types: list[str], hint: str, module: str, request: bool) -> Ty:
@@ -229,7 +246,13 @@ class SchemaConverter:
         s = self.doc.deref(s)
         if "allOf" in s:
             s = self._merge_all_of(s)
-        model = Model(name=name, module=module, fields=[], description=_first_paragraph(s.get("description")), source=source)
+        model = Model(
+            name=name,
+            module=module,
+            fields=[],
+            description=_first_paragraph(s.get("description")),
+            source=source,
+        )
         self.models[name] = model  # registered first: recursive references resolve to it
         required = set(s.get("required") or [])
         used: set[str] = set()
@@ -242,7 +265,9 @@ class SchemaConverter:
             used.add(py)
             ty = self.convert(prop, name + pascal(wire), module)
             p = self.doc.deref(prop) if isinstance(prop, dict) else {}
-            model.fields.append(Field(wire, py, ty, wire in required, _first_paragraph(p.get("description"), 200)))
+            model.fields.append(
+                Field(wire, py, ty, wire in required, _first_paragraph(p.get("description"), 200))
+            )
             if isinstance(p, dict) and isinstance(p.get("enum"), list) and len(p["enum"]) == 1:
                 model.consts[wire] = p["enum"][0]
             elif isinstance(p, dict) and "const" in p:
@@ -270,7 +295,9 @@ def _union_of(tys: list[Ty], disc: tuple[str, tuple[tuple[str, str], ...]] | Non
     literals = [t for t in tys if isinstance(t, LiteralTy)]
     if len(literals) > 1 and len({t.base for t in literals}) == 1:
         merged = LiteralTy(tuple(dict.fromkeys(v for t in literals for v in t.values)), literals[0].base)
-        tys = [merged if t is literals[0] else t for t in tys if not isinstance(t, LiteralTy) or t is literals[0]]
+        tys = [
+            merged if t is literals[0] else t for t in tys if not isinstance(t, LiteralTy) or t is literals[0]
+        ]
     # a literal next to its own base type adds nothing
     if any(isinstance(t, PrimTy) and t.name == "str" for t in tys):
         tys = [t for t in tys if not (isinstance(t, LiteralTy) and t.base == "str")]

@@ -73,9 +73,7 @@ def encode_form(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def encode_query(
-    params: Mapping[str, Any], styles: Mapping[str, str] | None = None
-) -> list[tuple[str, str]]:
+def encode_query(params: Mapping[str, Any], styles: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
     """Encode query parameters by their OpenAPI style.
 
     ``styles`` maps a parameter name to ``deepObject``, ``form`` (explode, the default),
@@ -111,7 +109,7 @@ def encode_path(template: str, names: Sequence[str], values: Sequence[Any], mult
     their slashes are kept.
     """
     path = template
-    for name, value in zip(names, values):
+    for name, value in zip(names, values, strict=True):
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise ConfigurationError(
                 f"path parameter {name!r} must be a string or an integer, got {type(value).__name__}"

@@ -18,7 +18,9 @@ except ImportError:  # pragma: no cover - orjson is a dependency, but stay usabl
         return _json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 else:
-    loads = _orjson.loads
+
+    def loads(data: bytes | str) -> Any:
+        return _orjson.loads(data)
 
     def dumps(value: Any) -> bytes:
         return _orjson.dumps(value)

@@ -156,7 +156,9 @@ class AsyncPaginator(Generic[T]):
     async def _fetch(self, next_request: Any) -> Page[T]:
         client, op = self._client, self._op
         if isinstance(next_request, str):  # a full URL from a Link header
-            request = client.build_request(op, headers=self._headers, request_options=self._options, url=next_request)
+            request = client.build_request(
+                op, headers=self._headers, request_options=self._options, url=next_request
+            )
         else:
             request = client.build_request(
                 op, path=self._path, query=next_request, headers=self._headers, request_options=self._options
@@ -164,10 +166,10 @@ class AsyncPaginator(Generic[T]):
         response = await client.send(op, request, self._options)
         raw = loads(response.content) if response.content else None
         base, _, key = self._style.partition(":")
-        items_raw: list[Any]
+        items_raw: Any
         nxt: Any = None
         if base == "link":
-            items_raw = (raw.get(key) if key else raw) if isinstance(raw, (dict, list)) else None
+            items_raw = raw.get(key) if key and isinstance(raw, dict) else raw
             if not isinstance(items_raw, list):
                 items_raw = []
             nxt = response.links.get("next", {}).get("url")
@@ -184,8 +186,10 @@ class AsyncPaginator(Generic[T]):
         data = [item(x) for x in items_raw] if item is not None else items_raw
         return Page(self, data, has_more, raw, response, nxt)
 
-    def _next_query(self, query: Any, raw: dict[str, Any], items: list[Any], base: str) -> dict[str, Any] | None:
-        query = dict(query)
+    def _next_query(
+        self, previous: Any, raw: dict[str, Any], items: list[Any], base: str
+    ) -> dict[str, Any] | None:
+        query: dict[str, Any] = dict(previous)
         if base == "stripe_search":
             token = raw.get("next_page")
             if not token:
@@ -193,7 +197,9 @@ class AsyncPaginator(Generic[T]):
             query["page"] = token
             return query
         if base == "cursor":
-            last = raw.get("last_id") or (items[-1].get("id") if items and isinstance(items[-1], dict) else None)
+            last = raw.get("last_id") or (
+                items[-1].get("id") if items and isinstance(items[-1], dict) else None
+            )
             if not last:
                 return None
             query["after"] = last

@@ -1,0 +1,1 @@
+"""Small loopback HTTP servers that emulate provider APIs for tests and examples."""
