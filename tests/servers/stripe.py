@@ -455,8 +455,15 @@ class StripeServer:
 
     def customer(self, customer_id: str) -> dict[str, Any] | None:
         """A copy of a live customer, or ``None``."""
+        return self._find(self._customers, customer_id)
+
+    def charge(self, charge_id: str) -> dict[str, Any] | None:
+        """A copy of a charge, or ``None``."""
+        return self._find(self._charges, charge_id)
+
+    def _find(self, items: list[dict[str, Any]], object_id: str) -> dict[str, Any] | None:
         with self._lock:
-            found = next((c for c in self._customers if c["id"] == customer_id), None)
+            found = next((item for item in items if item["id"] == object_id), None)
             return json.loads(json.dumps(found)) if found is not None else None
 
     # -- request handling (called from the request threads) ------------------------------

@@ -28,6 +28,7 @@ from ._multipart import FileTypes
 from ._operation import Operation, ResponseSpec
 from ._pagination import AsyncPaginator, Page
 from ._retry import RetryPolicy
+from ._streaming import AsyncStream
 from ._types import NOT_GIVEN, NotGiven
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AsyncPaginator",
+    "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
     "BaseClient",

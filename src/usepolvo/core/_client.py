@@ -230,11 +230,23 @@ class BaseClient:
         body: Any = None,
         request_options: RequestOptions | None = None,
     ) -> Any:
-        """Send one operation and return its parsed response (or raise a typed error)."""
+        """Send one operation and return its parsed response (or raise a typed error).
+
+        A ``text/event-stream`` answer comes back as an :class:`AsyncStream` of events.
+        """
         request = self.build_request(
             op, path=path, query=query, headers=headers, body=body, request_options=request_options
         )
-        response = await self.send(op, request, request_options)
+        if not _wants_stream(op, body):
+            response = await self.send(op, request, request_options)
+            return self.parse_response(op, response)
+        response = await self.send(op, request, request_options, stream=True)
+        if _is_event_stream(response):
+            return self.parse_response(op, response)
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
         return self.parse_response(op, response)
 
     def paginate(
@@ -345,6 +357,10 @@ class BaseClient:
     def parse_response(self, op: Operation, response: httpx.Response) -> Any:
         """Read a success body the way the spec documents it for that status."""
         spec = op.response_for(response.status_code)
+        if spec.kind == "sse" or _is_event_stream(response):
+            from ._streaming import AsyncStream
+
+            return AsyncStream(response, spec.event_parser)
         kind = spec.kind
         if kind == "json":
             content = response.content
@@ -363,6 +379,20 @@ class BaseClient:
         if kind == "text":
             return response.text
         return None
+
+
+def _wants_stream(op: Operation, body: Any) -> bool:
+    """Whether to read the response lazily: it may be a stream of server-sent events."""
+    if any(spec.kind == "sse" for spec in op.responses.values()):
+        return True
+    if isinstance(body, Mapping):
+        return body.get("stream") is True or body.get("stream_format") == "sse"
+    return False
+
+
+def _is_event_stream(response: httpx.Response) -> bool:
+    ctype = response.headers.get("content-type", "")
+    return ctype.split(";", 1)[0].strip().lower() == "text/event-stream"
 
 
 def _first_env(names: tuple[str, ...]) -> str | None:

@@ -19,13 +19,26 @@ Parser = Callable[[Any], Any]
 
 
 class ResponseSpec:
-    """How to read the body of one documented status (or status range)."""
+    """How to read the body of one documented status (or status range).
 
-    __slots__ = ("kind", "parser")
+    ``events`` parses the data of each server-sent event when the status may also be
+    answered as ``text/event-stream`` (e.g. a JSON body, or events with ``stream=True``);
+    for ``kind="sse"`` the ``parser`` itself reads each event.
+    """
 
-    def __init__(self, kind: ResponseKind, parser: Parser | None = None) -> None:
+    __slots__ = ("events", "kind", "parser")
+
+    def __init__(self, kind: ResponseKind, parser: Parser | None = None, *, events: Parser | None = None) -> None:
         self.kind = kind
         self.parser = parser
+        self.events = events
+
+    @property
+    def event_parser(self) -> Parser | None:
+        """The reader of one event's JSON data when this status is streamed."""
+        if self.events is not None:
+            return self.events
+        return self.parser if self.kind == "sse" else None
 
 
 _EMPTY = ResponseSpec("empty")
@@ -93,6 +106,11 @@ class Operation:
         if status == 204:
             return _EMPTY
         return responses.get("default") or _JSON
+
+    @property
+    def streams(self) -> bool:
+        """Whether a success response is documented as ``text/event-stream``."""
+        return any(s.kind == "sse" or s.events is not None for s in self.responses.values())
 
     def __repr__(self) -> str:
         return f"<Operation {self.name}: {self.method} {self.path}>"
