@@ -124,6 +124,8 @@ class Response:
     content_type: str | None
     kind: str  # json | binary | text | sse | empty
     ty: Ty | None
+    #: the ``text/event-stream`` alternative's event type, when the status documents one
+    events: Ty | None = None
 
 
 @attrs.define

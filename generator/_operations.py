@@ -308,7 +308,16 @@ class OperationBuilder:
                 ty = PrimTy("bytes")
             if kind == "text":
                 ty = PrimTy("str")
-            out.append(Response(status, ct, kind, ty))
+            events: Ty | None = None
+            sse_ct = next((c for c in content if c.split(";")[0].strip() == "text/event-stream"), None)
+            if kind != "sse" and sse_ct is not None and status.startswith("2"):
+                sse_schema = (content[sse_ct] or {}).get("schema")
+                events = (
+                    self.schemas.convert(sse_schema, hint + "Event", py_identifier(hint, prefix="m_"), request=False)
+                    if sse_schema
+                    else ANY
+                )
+            out.append(Response(status, ct, kind, ty, events))
             self.represented_bodies += 1
             if not status.startswith("2") and error is None and kind == "json" and ty is not None:
                 error = ty

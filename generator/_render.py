@@ -222,7 +222,13 @@ def op_ctor(code: ModuleCode, op: Operation, parsers: dict[str, str]) -> str:
         if r.status == "default" and any(x.status.startswith("2") for x in op.responses):
             continue
         parser = parsers.get(r.status)
-        spec = f"ResponseSpec({r.kind!r}" + (f", {parser}" if parser else "") + ")"
+        events = parsers.get(r.status + ":events")
+        spec = (
+            f"ResponseSpec({r.kind!r}"
+            + (f", {parser}" if parser else "")
+            + (f", events={events}" if events else "")
+            + ")"
+        )
         responses.append(f"{r.status!r}: {spec}")
     if responses:
         args.append("responses={" + ", ".join(responses) + "}")
@@ -258,6 +264,10 @@ def parsers_for(code: ModuleCode, op: Operation) -> dict[str, str]:
             p = parser(r.ty)
             if p:
                 out[r.status] = p
+        if r.events is not None and (r.status.startswith("2") or r.status == "default"):
+            p = parser(r.events)
+            if p:
+                out[r.status + ":events"] = p
     if op.error is not None:
         p = parser(op.error)
         if p:

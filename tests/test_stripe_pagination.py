@@ -6,11 +6,11 @@ import datetime as dt
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from usepolvo.stripe import BadRequestError, NotFoundError, Page, StripeClient
+from usepolvo.stripe.models import Charge, Customer
 
 from tests.servers.stripe import StripeServer
 from usepolvo.core import ConfigurationError
-from usepolvo.stripe import BadRequestError, NotFoundError, Page, StripeClient
-from usepolvo.stripe.models import Charge, Customer
 
 
 @pytest.fixture
@@ -32,7 +32,9 @@ def _list_queries(server: StripeServer, path: str = "/v1/customers") -> list[dic
     return [r.query_dict for r in server.requests_for("GET", path)]
 
 
-async def test_async_for_walks_every_page_in_order(big_client: StripeClient, big_server: StripeServer) -> None:
+async def test_async_for_walks_every_page_in_order(
+    big_client: StripeClient, big_server: StripeServer
+) -> None:
     ids = [c.id async for c in big_client.customers.list_customers(size=100)]
 
     assert ids == big_server.customer_ids == _ids(1, 250)

@@ -10,10 +10,11 @@ used from another loop, e.g. a second ``asyncio.run``), and closed by ``aclose()
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
+import sys
+import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, TypeVar
 from urllib.parse import urlencode
 
@@ -30,8 +31,18 @@ from ._errors import (
 )
 from ._json import dumps, loads
 from ._limits import Limiter
+from ._logging import log_attempt, redact
 from ._operation import Operation
-from ._retry import RetryPolicy, is_replayable, retry_after, should_retry_status
+from ._retry import (
+    READ_METHODS,
+    RetryPolicy,
+    budget_reset,
+    is_replayable,
+    retry_after,
+    server_verdict,
+    should_retry_status,
+)
+from ._types import NOT_GIVEN, NotGiven
 
 if TYPE_CHECKING:
     import httpx
@@ -40,16 +51,25 @@ if TYPE_CHECKING:
 
 __all__ = ["BaseClient", "RequestOptions"]
 
-logger = logging.getLogger("usepolvo")
 _T = TypeVar("_T")
 _Self = TypeVar("_Self", bound="BaseClient")
 
 
 class RequestOptions(TypedDict, total=False):
-    """Per-call settings, passed as ``request_options=`` to any generated method."""
+    """Per-call settings, passed as ``request_options=`` to any generated method.
+
+    ``timeout`` (read/write, per attempt), ``connect_timeout`` (per attempt) and
+    ``total_timeout`` (the whole call: waits for the limiter, every attempt and the backoffs
+    between them) override the client's; so do ``max_retries``, ``initial_backoff`` and
+    ``max_backoff``.
+    """
 
     timeout: float
+    connect_timeout: float
+    total_timeout: float
     max_retries: int
+    initial_backoff: float
+    max_backoff: float
     headers: Mapping[str, str]
     query: Mapping[str, Any]
     idempotency_key: str
@@ -57,7 +77,19 @@ class RequestOptions(TypedDict, total=False):
 
 
 class BaseClient:
-    """Shared machinery of all provider clients. Subclasses set ``_config``."""
+    """Shared machinery of all provider clients. Subclasses set ``_config``.
+
+    Limits, retries and timeouts (all optional; the defaults come from the provider):
+
+    - ``max_concurrency``: requests in flight, shared by all resources (``None``: no limit);
+    - ``rate_limit``: requests per second, or ``(points, seconds)`` (``None``: none);
+      Stripe defaults to 100/s, 25/s with ``sk_test_``/``rk_test_`` keys;
+    - ``limiter``: a :class:`Limiter` to use instead (share one between clients);
+    - ``max_retries``: repeats after the first attempt, or a :class:`RetryPolicy`
+      (backoff bounds, the longest server-advised wait honoured);
+    - ``timeout`` (read/write, per attempt), ``connect_timeout`` (per attempt),
+      ``total_timeout`` (per call, everything included; ``None``: unbounded).
+    """
 
     _config: ClassVar[ProviderConfig]
 
@@ -68,9 +100,10 @@ class BaseClient:
         base_url: str | None = None,
         timeout: float = 60.0,
         connect_timeout: float = 10.0,
+        total_timeout: float | None = None,
         max_retries: int | RetryPolicy = 2,
-        max_concurrency: int | None = None,
-        rate_limit: float | None = None,
+        max_concurrency: int | NotGiven | None = NOT_GIVEN,
+        rate_limit: float | tuple[float, float] | NotGiven | None = NOT_GIVEN,
         limiter: Limiter | None = None,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
@@ -88,8 +121,9 @@ class BaseClient:
         self.base_url = url.rstrip("/")
         self.timeout = timeout
         self.connect_timeout = connect_timeout
+        self.total_timeout = total_timeout
         self.retry = max_retries if isinstance(max_retries, RetryPolicy) else RetryPolicy(max_retries)
-        self.limiter = limiter or Limiter(max_concurrency=max_concurrency, rate=rate_limit)
+        self.limiter = self._make_limiter(key, limiter, max_concurrency, rate_limit)
         headers = {
             "User-Agent": f"usepolvo ({cfg.name} {cfg.spec_version})",
             "Accept": "application/json",
@@ -103,6 +137,32 @@ class BaseClient:
         self._http = http_client
         self._owns_http = http_client is None
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _make_limiter(
+        self,
+        key: str,
+        limiter: Limiter | None,
+        max_concurrency: int | NotGiven | None,
+        rate_limit: float | tuple[float, float] | NotGiven | None,
+    ) -> Limiter:
+        """The user's limiter, or one from their bounds and the provider's defaults."""
+        if limiter is not None:
+            if not isinstance(max_concurrency, NotGiven) or not isinstance(rate_limit, NotGiven):
+                raise ConfigurationError("pass either limiter= or max_concurrency=/rate_limit=, not both")
+            return limiter
+        cfg = self._config
+        concurrency = cfg.max_concurrency if isinstance(max_concurrency, NotGiven) else max_concurrency
+        period = 1.0
+        rate: float | None
+        if isinstance(rate_limit, NotGiven):
+            test = cfg.rate_limit_test is not None and key.startswith(cfg.test_key_prefixes)
+            rate = cfg.rate_limit_test if test else cfg.rate_limit
+            period = cfg.rate_period
+        elif isinstance(rate_limit, tuple):
+            rate, period = rate_limit
+        else:
+            rate = rate_limit
+        return Limiter(max_concurrency=concurrency, rate=rate, period=period)
 
     def _auth_headers(self, key: str) -> dict[str, str]:
         """Headers carrying the credential, per the provider's auth scheme."""
@@ -272,64 +332,136 @@ class BaseClient:
     async def send(
         self, op: Operation, request: httpx.Request, options: RequestOptions | None = None, *, stream: bool = False
     ) -> httpx.Response:
-        """Send with limits and retries; return a success response or raise."""
+        """Send with limits and retries; return a success response or raise a typed error.
+
+        Each attempt waits its turn at the client's :class:`Limiter` (slot, rate window,
+        server-ordered pause). Connection errors, timeouts, 408/409/429/5xx and rate-limit
+        403s are retried with full-jitter backoff (or the server's advised wait) when the
+        request is safe to repeat; a 429/403 rate limit or a spent ``x-ratelimit-*`` budget
+        pauses every request of the client. The error of the last attempt is raised with its
+        ``attempts`` count; a ``total_timeout`` bounds the whole call, waits included.
+        """
+        policy = self.retry
+        total = self.total_timeout
+        if options:
+            policy = _call_policy(policy, options)
+            total = options.get("total_timeout", total)
+            self._attempt_timeouts(request, options)
+        tries = [0]
+        if total is None:
+            return await self._attempts(op, request, policy, None, tries, stream)
+        deadline = time.monotonic() + total
+        try:
+            return await _within(total, self._attempts(op, request, policy, deadline, tries, stream))
+        except asyncio.TimeoutError:
+            raise APITimeoutError(
+                f"no answer within the total timeout of {total:g}s", method=request.method,
+                url=_safe_url(request), attempts=tries[0],
+            ) from None
+
+    async def _attempts(
+        self,
+        op: Operation,
+        request: httpx.Request,
+        policy: RetryPolicy,
+        deadline: float | None,
+        tries: list[int],
+        stream: bool,
+    ) -> httpx.Response:
         import httpx
 
-        policy = self.retry
-        max_retries = options["max_retries"] if options and "max_retries" in options else policy.max_retries
         cfg = self._config
-        replayable = is_replayable(
-            request.method, bool(cfg.idempotency_header and cfg.idempotency_header in request.headers)
-        )
+        method = request.method
+        replayable = is_replayable(method, (cfg.idempotency_header or "Idempotency-Key") in request.headers)
+        cost = 1.0 if method in READ_METHODS else cfg.write_cost
         http = self._client()
         limiter = self.limiter
+        cap = policy.max_retry_after
+        attempts = policy.max_retries + 1
         attempt = 0
         while True:
             attempt += 1
+            tries[0] = attempt
             response: httpx.Response | None = None
             error: APIError
-            await limiter.acquire()
+            outcome: int | str
+            sent = True  # False: the request never left (safe to repeat whatever it is)
+            retryable = True
+            await limiter.acquire(cost)
             try:
                 response = await http.send(request, stream=stream)
             except httpx.TimeoutException as exc:
+                outcome = type(exc).__name__
+                sent = not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
                 error = APITimeoutError(
-                    f"timed out ({type(exc).__name__})", method=request.method,
-                    url=_safe_url(request), attempts=attempt,
+                    f"timed out ({outcome})", method=method, url=_safe_url(request), attempts=attempt
                 )
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:
+                outcome = type(exc).__name__
+                sent = not isinstance(exc, httpx.ConnectError)
+                retryable = isinstance(exc, (httpx.TransportError, httpx.DecodingError))
                 error = APIConnectionError(
-                    f"connection failed ({type(exc).__name__})", method=request.method,
-                    url=_safe_url(request), attempts=attempt,
+                    f"connection failed ({outcome})", method=method, url=_safe_url(request), attempts=attempt
                 )
             finally:
                 limiter.release()
             wait: float | None = None
-            retryable = True
             if response is not None:
-                status = response.status_code
-                _log(request, status, attempt)
+                status = outcome = response.status_code
+                headers = response.headers
+                advice = retry_after(headers) if status >= 400 else None
+                reset = budget_reset(headers)
+                if reset is not None:  # a spent budget: hold everyone until it resets
+                    limiter.pause(min(reset, cap))
+                    advice = reset if advice is None else max(advice, reset)
                 if status < 400:
+                    log_attempt(
+                        method, request.url.path, status, attempt, attempts, None, final=True, secret=self._api_key
+                    )
                     return response
                 if stream:
-                    await response.aread()
-                error = self._status_error(op, request, response, attempt)
-                wait = retry_after(response.headers)
-                if status == 429 or (wait is not None and status in (403, 503)):
-                    limiter.pause(wait if wait is not None else policy.backoff(attempt))
+                    await _drain(response)
+                limited = status == 429 or (status == 403 and advice is not None)
+                error = self._status_error(op, request, response, attempt, rate_limited=limited)
+                if limited or advice is not None:
+                    wait = advice if advice is not None else policy.backoff(attempt)
+                    limiter.pause(min(wait, cap))
                     if isinstance(error, RateLimitError):
-                        error.retry_after = wait
-                retryable = should_retry_status(status, response.headers)
-            if not retryable or not replayable or attempt > max_retries:
+                        error.retry_after = advice
+                verdict = server_verdict(headers)
+                retryable = verdict if verdict is not None else (limited or should_retry_status(status, headers))
+            final = not retryable or not (replayable or not sent) or attempt >= attempts
+            if not final:
+                if wait is None:
+                    wait = policy.backoff(attempt)
+                elif wait > cap:
+                    final = True
+                if deadline is not None and time.monotonic() + wait >= deadline:
+                    final = True  # the wait would outlast the call: report what happened
+            log_attempt(
+                method, request.url.path, outcome, attempt, attempts, None if final else wait,
+                final=final, secret=self._api_key,
+            )
+            if final:
                 raise error
-            if wait is None:
-                wait = policy.backoff(attempt)
-            elif wait > policy.max_retry_after:
-                raise error
-            _log(request, getattr(error, "status_code", None), attempt, wait)
+            assert wait is not None
             await asyncio.sleep(wait)
 
+    def _attempt_timeouts(self, request: httpx.Request, options: RequestOptions) -> None:
+        """Per-call connect/read timeouts on the request itself."""
+        if "timeout" in options or "connect_timeout" in options:
+            read = options.get("timeout", self.timeout)
+            connect = options.get("connect_timeout", self.connect_timeout)
+            request.extensions["timeout"] = {"connect": connect, "read": read, "write": read, "pool": read}
+
     def _status_error(
-        self, op: Operation, request: httpx.Request, response: httpx.Response, attempt: int
+        self,
+        op: Operation,
+        request: httpx.Request,
+        response: httpx.Response,
+        attempt: int,
+        *,
+        rate_limited: bool = False,
     ) -> APIStatusError:
         body: Any
         try:
@@ -342,8 +474,9 @@ class BaseClient:
                 parsed = op.error(body)
             except Exception:  # noqa: BLE001 - an odd error body must not hide the error
                 parsed = None
-        return error_class_for(response.status_code)(
-            _error_message(body, response.reason_phrase),
+        cls = RateLimitError if rate_limited else error_class_for(response.status_code)
+        return cls(
+            redact(_error_message(body, response.reason_phrase), self._api_key),
             status_code=response.status_code,
             method=request.method,
             url=_safe_url(request),
@@ -391,7 +524,7 @@ def _wants_stream(op: Operation, body: Any) -> bool:
 
 
 def _is_event_stream(response: httpx.Response) -> bool:
-    ctype = response.headers.get("content-type", "")
+    ctype: str = response.headers.get("content-type", "")
     return ctype.split(";", 1)[0].strip().lower() == "text/event-stream"
 
 
@@ -404,8 +537,6 @@ def _first_env(names: tuple[str, ...]) -> str | None:
 
 
 def _not_given(value: object) -> bool:
-    from ._types import NotGiven
-
     return isinstance(value, NotGiven)
 
 
@@ -444,10 +575,36 @@ def _error_message(body: Any, reason: str) -> str:
     return reason or "error"
 
 
-def _log(request: httpx.Request, status: int | None, attempt: int, wait: float | None = None) -> None:
-    if logger.isEnabledFor(logging.DEBUG):
-        logger.debug(
-            "%s %s -> %s (attempt %d%s)", request.method, request.url.path,
-            status if status is not None else "error", attempt,
-            f", retrying in {wait:.2f}s" if wait is not None else "",
+def _call_policy(policy: RetryPolicy, options: RequestOptions) -> RetryPolicy:
+    """The client's retry policy with this call's overrides."""
+    if "max_retries" in options or "initial_backoff" in options or "max_backoff" in options:
+        return policy.replace(
+            max_retries=options.get("max_retries"),
+            initial_backoff=options.get("initial_backoff"),
+            max_backoff=options.get("max_backoff"),
         )
+    return policy
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read an error body of a streamed response (for the error), and close it."""
+    import httpx
+
+    try:
+        await response.aread()
+    except httpx.HTTPError:
+        pass
+    finally:
+        await response.aclose()
+
+
+if sys.version_info >= (3, 11):
+
+    async def _within(seconds: float, awaitable: Awaitable[_T]) -> _T:
+        async with asyncio.timeout(seconds):
+            return await awaitable
+
+else:  # pragma: no cover - Python 3.10
+
+    async def _within(seconds: float, awaitable: Awaitable[_T]) -> _T:
+        return await asyncio.wait_for(awaitable, seconds)

@@ -10,6 +10,12 @@ class ProviderConfig:
 
     Attributes mirror the provider's ``specs/<provider>/provider.toml`` and the pin of the
     version the code was generated from.
+
+    Client-side limits (the ``[rate_limit]`` table): ``max_concurrency`` requests in flight;
+    ``rate_limit`` points per ``rate_period`` seconds (``None``: no client-side rate limit,
+    only the server's signals), ``rate_limit_test`` instead when the key starts with one of
+    ``test_key_prefixes`` (Stripe's test mode); reads (GET/HEAD/OPTIONS) cost one point and
+    other methods ``write_cost`` points (GitHub's secondary limit).
     """
 
     __slots__ = (
@@ -20,10 +26,16 @@ class ProviderConfig:
         "base_url_env",
         "client_name",
         "idempotency_header",
+        "max_concurrency",
         "name",
+        "rate_limit",
+        "rate_limit_test",
+        "rate_period",
         "request_id_header",
         "spec_version",
+        "test_key_prefixes",
         "version_header",
+        "write_cost",
     )
 
     def __init__(
@@ -40,6 +52,12 @@ class ProviderConfig:
         api_version: str | None = None,
         request_id_header: str = "x-request-id",
         idempotency_header: str | None = None,
+        max_concurrency: int | None = 64,
+        rate_limit: float | None = None,
+        rate_limit_test: float | None = None,
+        rate_period: float = 1.0,
+        test_key_prefixes: tuple[str, ...] = (),
+        write_cost: float = 1.0,
     ) -> None:
         self.name = name
         self.client_name = client_name
@@ -52,6 +70,12 @@ class ProviderConfig:
         self.api_version = api_version
         self.request_id_header = request_id_header
         self.idempotency_header = idempotency_header
+        self.max_concurrency = max_concurrency
+        self.rate_limit = rate_limit
+        self.rate_limit_test = rate_limit_test
+        self.rate_period = rate_period
+        self.test_key_prefixes = tuple(test_key_prefixes)
+        self.write_cost = write_cost
 
     def __repr__(self) -> str:
         return f"<ProviderConfig {self.name} {self.spec_version}>"

@@ -1,9 +1,22 @@
 """Client-side limits shared by every request of one client.
 
-A :class:`Limiter` bounds requests in flight (``max_concurrency``) and their rate
-(``rate`` requests per ``period`` seconds, checked over a sliding window), and can be
-paused as a whole when the server signals a rate limit, so that every caller waits, not
-only the one that was refused. Waiting is async and first-come first-served.
+A :class:`Limiter` bounds three things, for all resources of a client at once:
+
+- **concurrency**: at most ``max_concurrency`` attempts in flight;
+- **rate**: at most ``rate`` points in *any* window of ``period`` seconds (a request costs
+  one point, or more: GitHub counts a write as five). The window is a sliding log of grant
+  times, so the bound holds for every window, not only for aligned ones, while a short
+  burst up to the budget still goes out at once;
+- **pauses**: :meth:`Limiter.pause` holds every new attempt until the server's window
+  reopens, so a rate-limit answer to one call stops all of them, not only the one refused.
+
+Waiting is async and first-come first-served: callers queue on futures in arrival order,
+and a single timer (``loop.call_later``) wakes the head of the queue when its time comes.
+Nothing polls and nothing calls ``time.sleep``. A caller cancelled while queued leaves the
+queue; one cancelled after its grant gives the slot back (``release`` in ``finally``).
+
+One limiter may be shared by several clients (pass ``limiter=``); it serves one event loop
+at a time and is not thread-safe.
 """
 
 from __future__ import annotations
@@ -11,71 +24,204 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
+from types import TracebackType
+
+from ._errors import ConfigurationError
 
 __all__ = ["Limiter"]
 
+_EPS = 1e-9
+
 
 class Limiter:
-    """Concurrency and rate limit for one client; safe to share between clients."""
+    """Concurrency, rate and pause limits of one client (or of several sharing it).
+
+    ``Limiter(max_concurrency=10, rate=50)`` allows 10 requests in flight and 50 per
+    second; ``Limiter(rate=900, period=60)`` allows 900 points per minute. ``None`` turns a
+    bound off.
+    """
+
+    __slots__ = (
+        "_capacity",
+        "_in_flight",
+        "_loop",
+        "_paused_until",
+        "_timer",
+        "_timer_at",
+        "_used",
+        "_waiters",
+        "_window",
+        "max_concurrency",
+        "period",
+        "rate",
+    )
 
     def __init__(
         self, *, max_concurrency: int | None = None, rate: float | None = None, period: float = 1.0
     ) -> None:
-        if max_concurrency is not None and max_concurrency < 1:
-            raise ValueError("max_concurrency must be at least 1 (or None for no limit)")
-        if rate is not None and rate <= 0:
-            raise ValueError("rate must be positive (or None for no limit)")
+        if max_concurrency is not None and (isinstance(max_concurrency, bool) or max_concurrency < 1):
+            raise ConfigurationError("max_concurrency must be at least 1 (or None for no limit)")
+        if rate is not None and not rate > 0:
+            raise ConfigurationError("rate must be positive (or None for no limit)")
+        if not period > 0:
+            raise ConfigurationError("period must be positive")
         self.max_concurrency = max_concurrency
         self.rate = rate
-        self.period = period
-        self._sem = asyncio.Semaphore(max_concurrency) if max_concurrency else None
-        self._capacity = max(1, int(rate * period)) if rate else 0
-        self._sent: collections.deque[float] = collections.deque()
-        self._next_free = 0.0
+        self.period = float(period)
+        # A budget below one request (rate=0.5 per second) is one request per longer window.
+        if rate is not None and rate < 1:
+            self.period = period / rate
+            rate = 1.0
+        self._capacity = float(rate) if rate is not None else 0.0
+        self._window: collections.deque[tuple[float, float]] = collections.deque()
+        self._used = 0.0
+        self._in_flight = 0
+        self._waiters: collections.deque[tuple[asyncio.Future[None], float]] = collections.deque()
         self._paused_until = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
-        return f"Limiter(max_concurrency={self.max_concurrency}, rate={self.rate}, period={self.period})"
+        return (
+            f"Limiter(max_concurrency={self.max_concurrency}, rate={self.rate}, period={self.period:g})"
+        )
+
+    # -- state -------------------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> int:
+        """Attempts granted and not yet released."""
+        return self._in_flight
+
+    @property
+    def waiting(self) -> int:
+        """Callers queued for a grant."""
+        return sum(1 for fut, _ in self._waiters if not fut.done())
+
+    def paused_for(self) -> float:
+        """Seconds left of the current pause (0 when not paused)."""
+        return max(0.0, self._paused_until - time.monotonic())
+
+    # -- server signals ----------------------------------------------------------------
 
     def pause(self, seconds: float) -> None:
-        """Hold every new attempt of this client for ``seconds`` from now."""
-        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+        """Hold every new attempt for ``seconds`` from now (a longer running pause stays)."""
+        if seconds > 0:
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
-    async def acquire(self) -> None:
-        """Wait for a free slot, the end of any pause and room in the rate window."""
-        if self._sem is not None:
-            await self._sem.acquire()
+    # -- acquire / release -------------------------------------------------------------
+
+    async def acquire(self, cost: float = 1.0) -> None:
+        """Wait (in FIFO order) for a free slot, the end of any pause and room in the window."""
+        if self._capacity and cost > self._capacity:
+            cost = self._capacity
+        if not self._waiters:
+            now = time.monotonic()
+            if self._ready(now, cost) <= 0:
+                self._grant(now, cost)
+                return
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._adopt(loop)
+        fut: asyncio.Future[None] = loop.create_future()
+        self._waiters.append((fut, cost))
+        self._dispatch()
         try:
-            await self._wait_pause()
-            if self._capacity:
-                await self._wait_rate()
+            await fut
         except BaseException:
-            self.release()
+            if fut.done() and not fut.cancelled():
+                self.release()  # granted, but our caller was cancelled meanwhile
+            else:
+                fut.cancel()
+                self._dispatch()  # we may have been the head the timer was set for
             raise
 
     def release(self) -> None:
-        if self._sem is not None:
-            self._sem.release()
+        """Give back the slot of one finished (or failed, or cancelled) attempt."""
+        self._in_flight -= 1
+        if self._waiters:
+            self._dispatch()
 
-    async def _wait_pause(self) -> None:
-        while True:
-            wait = self._paused_until - time.monotonic()
-            if wait <= 0:
-                return
-            await asyncio.sleep(wait)
+    async def __aenter__(self) -> Limiter:
+        await self.acquire()
+        return self
 
-    async def _wait_rate(self) -> None:
-        # Reserve a send time synchronously (no await between reading and writing the
-        # window), so callers are served in arrival order without a lock.
-        now = time.monotonic()
-        sent = self._sent
-        while sent and sent[0] <= now - self.period:
-            sent.popleft()
-        at = now
-        if len(sent) >= self._capacity:
-            at = sent[-self._capacity] + self.period
-        at = max(at, self._next_free)
-        sent.append(at)
-        self._next_free = at
-        if at > now:
-            await asyncio.sleep(at - now)
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _ready(self, now: float, cost: float) -> float:
+        """Seconds until an attempt of ``cost`` may start (<= 0: now); ``inf``: wait for a slot."""
+        if self.max_concurrency is not None and self._in_flight >= self.max_concurrency:
+            return float("inf")
+        wait = self._paused_until - now
+        if self._capacity:
+            window = self._window
+            horizon = now - self.period
+            while window and window[0][0] <= horizon:
+                self._used -= window.popleft()[1]
+            if not window:
+                self._used = 0.0  # no float drift carried across idle periods
+            need = self._used + cost - self._capacity
+            if need > _EPS:
+                freed = 0.0
+                for at, spent in window:
+                    freed += spent
+                    if freed >= need - _EPS:
+                        wait = max(wait, at + self.period - now)
+                        break
+        return wait
+
+    def _grant(self, now: float, cost: float) -> None:
+        self._in_flight += 1
+        if self._capacity:
+            self._window.append((now, cost))
+            self._used += cost
+
+    def _dispatch(self) -> None:
+        """Grant the queue head while it can go; else arm one timer for when it can."""
+        waiters = self._waiters
+        while waiters:
+            fut, cost = waiters[0]
+            if fut.done():  # cancelled while queued
+                waiters.popleft()
+                continue
+            now = time.monotonic()
+            wait = self._ready(now, cost)
+            if wait > 0:
+                if wait != float("inf"):
+                    self._arm(now + wait)
+                return  # a release() will call us again
+            waiters.popleft()
+            self._grant(now, cost)
+            fut.set_result(None)
+        self._disarm()
+
+    def _arm(self, at: float) -> None:
+        timer = self._timer
+        if timer is not None:
+            if self._timer_at <= at + _EPS:
+                return  # an earlier wake-up is due anyway; it re-checks and re-arms
+            timer.cancel()
+        loop = self._loop or asyncio.get_running_loop()
+        self._timer_at = at
+        self._timer = loop.call_later(max(0.0, at - time.monotonic()), self._on_timer)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._dispatch()
+
+    def _adopt(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start serving a new event loop (e.g. a second ``asyncio.run``)."""
+        self._disarm()
+        self._waiters = collections.deque((f, c) for f, c in self._waiters if f.get_loop() is loop)
+        self._loop = loop

@@ -14,7 +14,7 @@ comments, one optional space after the field colon, ``data:`` lines of one event
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._errors import APIConnectionError, ResponseValidationError
@@ -76,9 +76,8 @@ async def iter_sse(lines: AsyncIterator[str]) -> AsyncIterator[ServerSentEvent]:
         elif name == "id":
             if "\0" not in value:
                 last_id = value
-        elif name == "retry":
-            if value.isdigit():
-                retry = int(value)
+        elif name == "retry" and value.isdigit():
+            retry = int(value)
         # other field names are ignored, as the SSE spec requires
     # an event without its terminating blank line is discarded (SSE spec)
 
@@ -98,9 +97,9 @@ class AsyncStream(Generic[T]):
         self._parser = parser
         self._done = False
         self._raw = iter_sse(response.aiter_lines())
-        self._iterator = self._items()
+        self._iterator: AsyncGenerator[T, None] = self._items()
 
-    async def _items(self) -> AsyncIterator[T]:
+    async def _items(self) -> AsyncGenerator[T, None]:
         parser = self._parser
         async for sse in self._raw:
             if sse.id is not None:
@@ -124,7 +123,7 @@ class AsyncStream(Generic[T]):
                 item = parser(data)
             except ResponseValidationError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - report which event failed
+            except Exception as exc:  # report which event failed
                 raise ResponseValidationError(f"{type(exc).__name__}: {exc}", path=f"event {sse.event!r}") from exc
             yield item
 

@@ -1,0 +1,93 @@
+"""Logging through ``logging.getLogger("usepolvo")`` and the redaction of secrets.
+
+Every attempt of every call logs one DEBUG line::
+
+    POST /v1/customers -> 503 (attempt 1/3, retry in 0.41s)
+    POST /v1/customers -> 200 (attempt 2/3)
+
+with the same facts as record attributes (``method``, ``path``, ``status``, ``attempt``,
+``wait``) for structured handlers. Only the path is logged, never the query string, the
+headers or the body. :func:`redact` masks credentials in any text that reaches a log line
+or an exception message: the client's own key, and anything shaped like a Stripe, GitHub
+or OpenAI key or an ``Authorization`` value.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+__all__ = ["log_attempt", "logger", "redact"]
+
+logger = logging.getLogger("usepolvo")
+
+_SECRET_PATTERNS = re.compile(
+    r"""
+    (?P<auth>(?i:\b(?:bearer|basic|token)\s+))(?=[A-Za-z._~+/=\-]*\d)[A-Za-z0-9._~+/=\-]{8,}
+    | \b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{4,}    # Stripe secret / restricted / publishable
+    | \bwhsec_[A-Za-z0-9]{4,}                        # Stripe webhook secret
+    | \bgh[pousr]_[A-Za-z0-9]{16,}                   # GitHub tokens
+    | \bgithub_pat_[A-Za-z0-9_]{16,}                 # GitHub fine-grained tokens
+    | \bsk-[A-Za-z0-9_\-]{16,}                       # OpenAI keys (sk-..., sk-proj-...)
+    """,
+    re.VERBOSE,
+)
+#: Keys shorter than this are masked only when they match a known shape (masking a
+#: two-letter string everywhere would garble messages without protecting anything).
+_MIN_EXACT = 6
+
+
+def _mask(match: re.Match[str]) -> str:
+    auth = match.group("auth")
+    if auth:  # "Bearer sk_..." keeps the scheme word
+        return auth + "***"
+    text = match.group(0)
+    if text[:3] in ("sk_", "rk_", "pk_"):  # keep the mode: sk_test_***
+        return text[: text.index("_", 3) + 1] + "***"
+    return text[:4] + "***"
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """``text`` with the given secrets and anything that looks like a credential masked."""
+    for secret in secrets:
+        if secret and len(secret) >= _MIN_EXACT and secret in text:
+            text = text.replace(secret, "***")
+    return _SECRET_PATTERNS.sub(_mask, text)
+
+
+def log_attempt(
+    method: str,
+    path: str,
+    status: int | str,
+    attempt: int,
+    attempts: int,
+    wait: float | None,
+    *,
+    final: bool = False,
+    secret: str | None = None,
+) -> None:
+    """One DEBUG line for one attempt: what was sent, what came back, what happens next."""
+    if not logger.isEnabledFor(logging.DEBUG):
+        return
+    if wait is not None:
+        then = f", retry in {wait:.2f}s"
+    elif final and not (isinstance(status, int) and status < 400):
+        then = ", giving up"
+    else:
+        then = ""
+    logger.debug(
+        "%s %s -> %s (attempt %d/%d%s)",
+        method,
+        redact(path, secret),
+        status,
+        attempt,
+        attempts,
+        then,
+        extra={
+            "method": method,
+            "path": redact(path, secret),
+            "status": status,
+            "attempt": attempt,
+            "wait": wait,
+        },
+    )

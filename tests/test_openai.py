@@ -1,0 +1,151 @@
+"""The OpenAI client end to end against a local OpenAI-like server (tests/servers/openai.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from usepolvo.openai import OpenAIClient
+from usepolvo.openai.v2_3_0 import models as m
+
+from tests.servers.openai import SPEECH, OpenAIServer
+from usepolvo.core import AsyncStream
+from usepolvo.core._streaming import iter_sse
+
+
+@pytest.fixture
+def server() -> Iterator[OpenAIServer]:
+    with OpenAIServer(files=25) as srv:
+        yield srv
+
+
+@pytest.fixture
+async def client(server: OpenAIServer) -> AsyncIterator[OpenAIClient]:
+    async with OpenAIClient(api_key="sk-test", base_url=server.url, max_retries=0) as c:
+        yield c
+
+
+async def test_list_models_parses(client: OpenAIClient, server: OpenAIServer) -> None:
+    result = await client.models.list_models()
+    assert isinstance(result, m.ListModelsResponse)
+    assert [x.id for x in result.data] == ["gpt-test", "tts-test"]
+    assert result.data[0].owned_by == "openai"
+    (req,) = server.requests_for("GET", "/v1/models")
+    assert req.headers["authorization"] == "Bearer sk-test"
+
+
+async def test_chat_completion_without_stream_is_json(client: OpenAIClient) -> None:
+    result = await client.chat.create_chat_completion(
+        model="gpt-test", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert isinstance(result, m.CreateChatCompletionResponse)
+    assert result.choices[0].message.content == "Hello there"
+
+
+async def test_chat_completion_streams_typed_chunks(client: OpenAIClient, server: OpenAIServer) -> None:
+    stream: Any = await client.chat.create_chat_completion(
+        model="gpt-test", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    assert isinstance(stream, AsyncStream)
+    chunks = [chunk async for chunk in stream]
+    assert all(isinstance(c, m.CreateChatCompletionStreamResponse) for c in chunks)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices[0].delta.content) == "Hello there"
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert stream.last_event_id == "3"
+    assert stream.closed and stream.response.is_closed
+    (req,) = server.requests_for("POST", "/v1/chat/completions")
+    assert b'"stream":true' in req.body.replace(b" ", b"")
+
+
+async def test_breaking_early_closes_the_connection(client: OpenAIClient, server: OpenAIServer) -> None:
+    stream: Any = await client.chat.create_chat_completion(
+        model="hold-open", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    async for chunk in stream:
+        assert chunk.choices[0].delta.content == "Hel"
+        break
+    for _ in range(200):
+        if server.client_closed.is_set():
+            break
+        await asyncio.sleep(0.01)
+    assert (stream.closed, stream.response.is_closed, server.client_closed.is_set()) == (True, True, True)
+
+
+async def test_async_with_and_aclose_close_the_stream(client: OpenAIClient, server: OpenAIServer) -> None:
+    stream: Any = await client.chat.create_chat_completion(
+        model="hold-open", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    async with stream:
+        first = await stream.__anext__()
+        assert first.choices[0].delta.content == "Hel"
+    assert stream.closed and stream.response.is_closed
+    await asyncio.to_thread(server.client_closed.wait, 2)
+    assert server.client_closed.is_set()
+    await stream.aclose()  # idempotent
+    with pytest.raises(StopAsyncIteration):
+        await stream.__anext__()
+
+
+async def test_upload_file_as_multipart(client: OpenAIClient, server: OpenAIServer) -> None:
+    content = b'{"prompt": "a", "completion": "b"}\n{"prompt": "c", "completion": "d"}\n'
+    result = await client.files.create_file(
+        file=("data.jsonl", content, "application/jsonl"), purpose="fine-tune"
+    )
+    assert isinstance(result, m.OpenAIFile)
+    assert result.filename == "data.jsonl" and result.bytes == len(content)
+    (parts,) = server.uploads
+    by_name = {p.name: p for p in parts}
+    assert set(by_name) == {"file", "purpose"}
+    f = by_name["file"]
+    assert f.filename == "data.jsonl"
+    assert f.content_type == "application/jsonl"
+    assert f.data == content
+    purpose = by_name["purpose"]
+    assert purpose.filename is None
+    assert purpose.data == b"fine-tune"
+    (req,) = server.requests_for("POST", "/v1/files")
+    assert req.headers["content-type"].startswith("multipart/form-data; boundary=")
+
+
+async def test_binary_speech_download(client: OpenAIClient, server: OpenAIServer) -> None:
+    audio = await client.audio.create_speech(model="tts-test", input="hello", voice="alloy")
+    assert isinstance(audio, bytes)
+    assert audio == SPEECH
+
+
+async def test_cursor_pagination_over_files(client: OpenAIClient, server: OpenAIServer) -> None:
+    ids = [f.id async for f in client.files.list_files(limit=10)]
+    assert ids == [f"file-{i:04d}" for i in range(25)]
+    reqs = server.requests_for("GET", "/v1/files")
+    assert [r.query.get("after") for r in reqs] == [None, ["file-0009"], ["file-0019"]]
+    assert all(r.query["limit"] == ["10"] for r in reqs)
+
+    page = await client.files.list_files(size=7, page=2)
+    assert [f.id for f in page] == [f"file-{i:04d}" for i in range(7, 14)]
+    assert page.has_more
+    assert isinstance(page.data[0], m.OpenAIFile)
+
+
+async def _lines(text: str) -> AsyncIterator[str]:
+    for line in text.splitlines():
+        yield line
+
+
+async def test_sse_parser_follows_the_spec() -> None:
+    text = (
+        ": comment\n"
+        "retry: 1500\n"
+        "event: update\nid: 7\ndata: first\ndata:  second\n\n"
+        "data\n\n"
+        "id: bad\0id\ndata: x\n\n"
+        "field-we-ignore: 1\n\n"
+        "data: unterminated"
+    )
+    events = [e async for e in iter_sse(_lines(text))]
+    assert [(e.event, e.id, e.data, e.retry) for e in events] == [
+        ("update", "7", "first\n second", 1500),
+        ("message", "7", "", 1500),
+        ("message", "7", "x", 1500),
+    ]
