@@ -7,18 +7,11 @@ import types
 
 import pytest
 
-_TYPE_CHECKING_LEAK = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="generated __init__.py (templates/provider_init.py.jinja, templates/version_init.py.jinja) does "
-    "`from typing import TYPE_CHECKING`, leaving a public TYPE_CHECKING attribute that is not in __all__",
-)
-
 PACKAGES = [
     "usepolvo.core",
-    pytest.param("usepolvo.stripe", marks=_TYPE_CHECKING_LEAK),
-    pytest.param("usepolvo.stripe.v2023_08_16", marks=_TYPE_CHECKING_LEAK),
-    pytest.param("usepolvo.stripe.v2022_11_15", marks=_TYPE_CHECKING_LEAK),
+    "usepolvo.stripe",
+    "usepolvo.stripe.v2023_08_16",
+    "usepolvo.stripe.v2022_11_15",
 ]
 
 

@@ -6,11 +6,12 @@ import datetime as dt
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from usepolvo.stripe import BadRequestError, NotFoundError, Page, StripeClient
+from pytest_httpx import HTTPXMock
+from usepolvo.stripe import APIConnectionError, BadRequestError, NotFoundError, Page, PolvoError, StripeClient
 from usepolvo.stripe.models import Charge, Customer
 
 from tests.servers.stripe import StripeServer
-from usepolvo.core import ConfigurationError
+from usepolvo.core import ConfigurationError, ResponseValidationError
 
 
 @pytest.fixture
@@ -188,3 +189,38 @@ async def test_concurrent_first_pages(stripe_server: StripeServer, client: Strip
     assert len(customers) == len(charges) == 10
     assert isinstance(customers[0], Customer)
     assert isinstance(charges[0], Charge)
+
+
+# -- bodies that are not a Stripe list ---------------------------------------------------
+
+LIST_URL = "https://api.stripe.com/v1/customers?limit=10"
+
+
+async def test_a_bad_item_is_a_validation_error(httpx_mock: HTTPXMock) -> None:
+    body = {"object": "list", "data": [{"id": "cus_1"}], "has_more": False, "url": "/v1/customers"}
+    httpx_mock.add_response(url=LIST_URL, json=body)
+    async with StripeClient(api_key="sk_test_x") as client:
+        with pytest.raises(ResponseValidationError, match="'created'"):
+            await client.customers.list_customers(size=10)
+
+
+async def test_non_json_single_object_is_a_connection_error(httpx_mock: HTTPXMock) -> None:
+    # The reference behaviour for the list cases below.
+    httpx_mock.add_response(url="https://api.stripe.com/v1/customers/cus_1", content=b"<html>502</html>")
+    async with StripeClient(api_key="sk_test_x") as client:
+        with pytest.raises(APIConnectionError, match="not valid JSON"):
+            await client.customers.retrieve_customer("cus_1")
+
+
+async def test_non_json_list_body_is_a_polvo_error(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url=LIST_URL, content=b"<html>502</html>")
+    async with StripeClient(api_key="sk_test_x") as client:
+        with pytest.raises(PolvoError):
+            await client.customers.list_customers(size=10)
+
+
+async def test_non_object_list_body_is_a_validation_error(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url=LIST_URL, json=[{"id": "cus_1"}])
+    async with StripeClient(api_key="sk_test_x") as client:
+        with pytest.raises(ResponseValidationError):
+            await client.customers.list_customers(size=10)

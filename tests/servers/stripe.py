@@ -342,6 +342,8 @@ class StripeServer:
     ``customers`` and ``charges`` seed that many objects, newest first (``cus_00001`` is
     the newest customer); charge ``n`` belongs to customer ``(n - 1) % customers + 1``.
     Requests must carry ``Authorization: Bearer <api_key>`` (or Basic with the key as user).
+    ``write_delay`` (seconds, at most 1) slows ``POST`` handling, e.g. to provoke the 409 Stripe
+    answers while another request with the same ``Idempotency-Key`` is in flight.
     """
 
     def __init__(
@@ -351,6 +353,7 @@ class StripeServer:
         charges: int = 25,
         api_key: str = DEFAULT_API_KEY,
         host: str = "127.0.0.1",
+        write_delay: float = 0.0,
     ) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError(f"the test server only binds loopback addresses, not {host!r}")
@@ -359,6 +362,9 @@ class StripeServer:
                 raise ValueError(f"{name} must be between 0 and {MAX_SEEDED}, got {count}")
         if not api_key:
             raise ValueError("api_key must not be empty")
+        if not 0 <= write_delay <= 1:
+            raise ValueError(f"write_delay must be between 0 and 1 second, got {write_delay}")
+        self.write_delay = write_delay
         self.api_key = api_key
         self.host = host
         self._lock = threading.Lock()
@@ -642,6 +648,8 @@ class StripeServer:
         return _Response(200, {"id": object_id, "object": "customer", "deleted": True}, {})
 
     def _create_customer(self, record: RecordedRequest) -> _Response:
+        if self.write_delay:
+            time.sleep(self.write_delay)  # widens the window for concurrent idempotent requests
         try:
             params = decode_form(record.form)
         except FormDecodeError as exc:
@@ -708,6 +716,7 @@ class _HTTPServer(ThreadingHTTPServer):
         self.app = app
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self._closing = False
         super().__init__(address, _Handler)
 
     def server_bind(self) -> None:
@@ -719,6 +728,10 @@ class _HTTPServer(ThreadingHTTPServer):
 
     def track(self, conn: socket.socket) -> None:
         with self._connections_lock:
+            if self._closing:  # accepted just before shutdown: do not serve it
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+                return
             self._connections.add(conn)
 
     def untrack(self, conn: socket.socket) -> None:
@@ -728,6 +741,7 @@ class _HTTPServer(ThreadingHTTPServer):
     def close_connections(self) -> None:
         """Wake request threads idling on keep-alive connections so they can be joined."""
         with self._connections_lock:
+            self._closing = True
             connections = list(self._connections)
         for conn in connections:
             with contextlib.suppress(OSError):

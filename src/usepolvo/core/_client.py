@@ -191,8 +191,13 @@ class BaseClient:
     async def aclose(self) -> None:
         """Close the connection pool (only if this client created it)."""
         http, self._http = self._http, None
-        if http is not None and self._owns_http:
-            await http.aclose()
+        if http is None or not self._owns_http:
+            return
+        if self._loop is not None and self._loop is not asyncio.get_running_loop():
+            # The pool's connections belong to an event loop that has finished (e.g. an
+            # earlier asyncio.run); they cannot be closed from this loop and are dropped.
+            return
+        await http.aclose()
 
     def _client(self) -> httpx.AsyncClient:
         http = self._http
@@ -381,15 +386,28 @@ class BaseClient:
         attempt = 0
         while True:
             attempt += 1
-            tries[0] = attempt
             response: httpx.Response | None = None
             error: APIError
             outcome: int | str
             sent = True  # False: the request never left (safe to repeat whatever it is)
             retryable = True
+            wait: float | None = None
             await limiter.acquire(cost)
+            tries[0] = attempt  # counted once it leaves the queue
             try:
                 response = await http.send(request, stream=stream)
+                # Read the server's signals before the slot goes back, so that no queued call
+                # slips out between this answer and the pause it orders.
+                status = outcome = response.status_code
+                headers = response.headers
+                advice = retry_after(headers) if status >= 400 else None
+                reset = budget_reset(headers)
+                if reset is not None:  # a spent budget: hold everyone until it resets
+                    advice = reset if advice is None else max(advice, reset)
+                limited = status == 429 or (status == 403 and advice is not None)
+                if limited or (advice is not None and (status >= 400 or reset is not None)):
+                    wait = advice if advice is not None else policy.backoff(attempt)
+                    limiter.pause(min(wait, cap))
             except httpx.TimeoutException as exc:
                 outcome = type(exc).__name__
                 sent = not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
@@ -405,15 +423,7 @@ class BaseClient:
                 )
             finally:
                 limiter.release()
-            wait: float | None = None
             if response is not None:
-                status = outcome = response.status_code
-                headers = response.headers
-                advice = retry_after(headers) if status >= 400 else None
-                reset = budget_reset(headers)
-                if reset is not None:  # a spent budget: hold everyone until it resets
-                    limiter.pause(min(reset, cap))
-                    advice = reset if advice is None else max(advice, reset)
                 if status < 400:
                     log_attempt(
                         method, request.url.path, status, attempt, attempts, None, final=True, secret=self._api_key
@@ -421,13 +431,9 @@ class BaseClient:
                     return response
                 if stream:
                     await _drain(response)
-                limited = status == 429 or (status == 403 and advice is not None)
                 error = self._status_error(op, request, response, attempt, rate_limited=limited)
-                if limited or advice is not None:
-                    wait = advice if advice is not None else policy.backoff(attempt)
-                    limiter.pause(min(wait, cap))
-                    if isinstance(error, RateLimitError):
-                        error.retry_after = advice
+                if isinstance(error, RateLimitError):
+                    error.retry_after = advice
                 verdict = server_verdict(headers)
                 retryable = verdict if verdict is not None else (limited or should_retry_status(status, headers))
             final = not retryable or not (replayable or not sent) or attempt >= attempts
@@ -444,8 +450,7 @@ class BaseClient:
             )
             if final:
                 raise error
-            assert wait is not None
-            await asyncio.sleep(wait)
+            await asyncio.sleep(wait or 0.0)
 
     def _attempt_timeouts(self, request: httpx.Request, options: RequestOptions) -> None:
         """Per-call connect/read timeouts on the request itself."""

@@ -15,6 +15,12 @@ and a single timer (``loop.call_later``) wakes the head of the queue when its ti
 Nothing polls and nothing calls ``time.sleep``. A caller cancelled while queued leaves the
 queue; one cancelled after its grant gives the slot back (``release`` in ``finally``).
 
+A grant is entered in the window when the granted request can actually go out: at the
+start of the next turn of the event loop (one ``call_soon`` per turn re-dates that turn's
+grants). When a thousand calls are gathered, the loop spends tens of milliseconds starting
+them all before the first request is written; dating grants by the moment they were
+decided would let that delay push a burst into the next window as the server sees it.
+
 One limiter may be shared by several clients (pass ``limiter=``); it serves one event loop
 at a time and is not thread-safe.
 """
@@ -43,6 +49,8 @@ class Limiter:
 
     __slots__ = (
         "_capacity",
+        "_fresh",
+        "_fresh_loop",
         "_in_flight",
         "_loop",
         "_paused_until",
@@ -75,6 +83,8 @@ class Limiter:
         self._capacity = float(rate) if rate is not None else 0.0
         self._window: collections.deque[tuple[float, float]] = collections.deque()
         self._used = 0.0
+        self._fresh = 0  # entries at the window's end granted in this turn of the loop
+        self._fresh_loop: asyncio.AbstractEventLoop | None = None
         self._in_flight = 0
         self._waiters: collections.deque[tuple[asyncio.Future[None], float]] = collections.deque()
         self._paused_until = 0.0
@@ -181,6 +191,22 @@ class Limiter:
         if self._capacity:
             self._window.append((now, cost))
             self._used += cost
+            loop = asyncio.get_running_loop()
+            if not self._fresh or self._fresh_loop is not loop:
+                self._fresh = 0
+                self._fresh_loop = loop
+                loop.call_soon(self._redate)
+            self._fresh += 1
+
+    def _redate(self) -> None:
+        """Date this turn's grants now, when their requests are about to be written."""
+        window = self._window
+        count = min(self._fresh, len(window))
+        self._fresh = 0
+        if count:
+            now = time.monotonic()
+            for i in range(len(window) - count, len(window)):
+                window[i] = (now, window[i][1])
 
     def _dispatch(self) -> None:
         """Grant the queue head while it can go; else arm one timer for when it can."""

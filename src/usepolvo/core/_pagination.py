@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from ._errors import ConfigurationError
+from ._errors import APIConnectionError, ConfigurationError, ResponseValidationError
 from ._json import loads
 from ._types import NotGiven
 
@@ -164,7 +164,12 @@ class AsyncPaginator(Generic[T]):
                 op, path=self._path, query=next_request, headers=self._headers, request_options=self._options
             )
         response = await client.send(op, request, self._options)
-        raw = loads(response.content) if response.content else None
+        try:
+            raw = loads(response.content) if response.content else None
+        except ValueError as exc:
+            raise APIConnectionError(
+                f"{op.name}: response body is not valid JSON ({exc})", method=op.method, url=str(response.url.path)
+            ) from None
         base, _, key = self._style.partition(":")
         items_raw: Any
         nxt: Any = None
@@ -176,7 +181,7 @@ class AsyncPaginator(Generic[T]):
             has_more = nxt is not None
         else:
             if not isinstance(raw, dict):
-                raise ConfigurationError(f"{op.name}: expected a list object, got {type(raw).__name__}")
+                raise ResponseValidationError(f"expected a list object, got {type(raw).__name__}", path=op.name)
             items_raw = raw.get("data") or []
             has_more = bool(raw.get("has_more"))
             if has_more:
