@@ -37,6 +37,7 @@ check: lint typecheck test
 
 bench: generate
 	$(PYTHON) scripts/bench_generate.py
+	$(PYTHON) scripts/bench_limits.py
 
 clean:
 	rm -rf generated/usepolvo .cache .mypy_cache .pytest_cache

@@ -14,7 +14,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, TypeVar
 from urllib.parse import urlencode
 
@@ -30,7 +30,7 @@ from ._errors import (
     error_class_for,
 )
 from ._json import dumps, loads
-from ._limits import Limiter
+from ._limits import Grant, Limiter
 from ._logging import log_attempt, redact
 from ._operation import Operation
 from ._retry import (
@@ -383,6 +383,8 @@ class BaseClient:
         limiter = self.limiter
         cap = policy.max_retry_after
         attempts = policy.max_retries + 1
+        extensions = request.extensions
+        user_trace = extensions.get("trace")
         attempt = 0
         while True:
             attempt += 1
@@ -392,8 +394,10 @@ class BaseClient:
             sent = True  # False: the request never left (safe to repeat whatever it is)
             retryable = True
             wait: float | None = None
-            await limiter.acquire(cost)
+            grant = await limiter.acquire(cost)
             tries[0] = attempt  # counted once it leaves the queue
+            if grant is not None:  # date the grant in the rate window when the bytes go out
+                extensions["trace"] = _mark_sent_hook(limiter, grant, user_trace)
             try:
                 response = await http.send(request, stream=stream)
                 # Read the server's signals before the slot goes back, so that no queued call
@@ -589,6 +593,21 @@ def _call_policy(policy: RetryPolicy, options: RequestOptions) -> RetryPolicy:
             max_backoff=options.get("max_backoff"),
         )
     return policy
+
+
+_Trace = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+def _mark_sent_hook(limiter: Limiter, grant: Grant, chained: _Trace | None) -> _Trace:
+    """An httpx ``trace`` extension telling the limiter when the request is written."""
+
+    async def trace(event: str, info: dict[str, Any]) -> None:
+        if event.endswith("send_request_headers.started"):
+            limiter.mark_sent(grant)
+        if chained is not None:
+            await chained(event, info)
+
+    return trace
 
 
 async def _drain(response: httpx.Response) -> None:

@@ -15,11 +15,11 @@ and a single timer (``loop.call_later``) wakes the head of the queue when its ti
 Nothing polls and nothing calls ``time.sleep``. A caller cancelled while queued leaves the
 queue; one cancelled after its grant gives the slot back (``release`` in ``finally``).
 
-A grant is entered in the window when the granted request can actually go out: at the
-start of the next turn of the event loop (one ``call_soon`` per turn re-dates that turn's
-grants). When a thousand calls are gathered, the loop spends tens of milliseconds starting
-them all before the first request is written; dating grants by the moment they were
-decided would let that delay push a burst into the next window as the server sees it.
+Each grant takes a place in the window, dated when it was granted. A client moves it to
+the moment its request is actually written (:meth:`Limiter.mark_sent`, called from an
+httpx trace hook): when a thousand calls are gathered the event loop is busy, and tens of
+milliseconds can pass between a grant and its bytes leaving; dating by the grant would let
+that delay push part of a burst into the next window as the server sees it.
 
 One limiter may be shared by several clients (pass ``limiter=``); it serves one event loop
 at a time and is not thread-safe.
@@ -34,9 +34,21 @@ from types import TracebackType
 
 from ._errors import ConfigurationError
 
-__all__ = ["Limiter"]
+__all__ = ["Grant", "Limiter"]
 
 _EPS = 1e-9
+
+
+class Grant:
+    """One granted attempt's place in the rate window: when it counts from, and its cost."""
+
+    __slots__ = ("at", "cost", "live", "moved")
+
+    def __init__(self, at: float, cost: float) -> None:
+        self.at = at
+        self.cost = cost
+        self.live = True  # still in the window (not expired, not moved)
+        self.moved = False
 
 
 class Limiter:
@@ -49,8 +61,6 @@ class Limiter:
 
     __slots__ = (
         "_capacity",
-        "_fresh",
-        "_fresh_loop",
         "_in_flight",
         "_loop",
         "_paused_until",
@@ -81,12 +91,10 @@ class Limiter:
             self.period = period / rate
             rate = 1.0
         self._capacity = float(rate) if rate is not None else 0.0
-        self._window: collections.deque[tuple[float, float]] = collections.deque()
+        self._window: collections.deque[Grant] = collections.deque()
         self._used = 0.0
-        self._fresh = 0  # entries at the window's end granted in this turn of the loop
-        self._fresh_loop: asyncio.AbstractEventLoop | None = None
         self._in_flight = 0
-        self._waiters: collections.deque[tuple[asyncio.Future[None], float]] = collections.deque()
+        self._waiters: collections.deque[tuple[asyncio.Future[Grant | None], float]] = collections.deque()
         self._paused_until = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
@@ -122,23 +130,26 @@ class Limiter:
 
     # -- acquire / release -------------------------------------------------------------
 
-    async def acquire(self, cost: float = 1.0) -> None:
-        """Wait (in FIFO order) for a free slot, the end of any pause and room in the window."""
+    async def acquire(self, cost: float = 1.0) -> Grant | None:
+        """Wait (in FIFO order) for a free slot, the end of any pause and room in the window.
+
+        Returns the grant's place in the rate window (``None`` without a rate limit), for
+        :meth:`mark_sent`. Every successful ``acquire`` needs one :meth:`release`.
+        """
         if self._capacity and cost > self._capacity:
             cost = self._capacity
         if not self._waiters:
             now = time.monotonic()
             if self._ready(now, cost) <= 0:
-                self._grant(now, cost)
-                return
+                return self._grant(now, cost)
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             self._adopt(loop)
-        fut: asyncio.Future[None] = loop.create_future()
+        fut: asyncio.Future[Grant | None] = loop.create_future()
         self._waiters.append((fut, cost))
         self._dispatch()
         try:
-            await fut
+            return await fut
         except BaseException:
             if fut.done() and not fut.cancelled():
                 self.release()  # granted, but our caller was cancelled meanwhile
@@ -146,6 +157,21 @@ class Limiter:
                 fut.cancel()
                 self._dispatch()  # we may have been the head the timer was set for
             raise
+
+    def mark_sent(self, grant: Grant | None) -> None:
+        """The granted request is being written now: count it in the window from now on."""
+        if grant is None or grant.moved:
+            return
+        grant.moved = True
+        now = time.monotonic()
+        if grant.live:
+            if now - grant.at < 1e-4:
+                return  # sent as granted
+            grant.live = False
+            self._used -= grant.cost
+        # Every stamp in the window is <= now, so appending keeps the window in time order.
+        self._window.append(Grant(now, grant.cost))
+        self._used += grant.cost
 
     def release(self) -> None:
         """Give back the slot of one finished (or failed, or cancelled) attempt."""
@@ -172,41 +198,32 @@ class Limiter:
         if self._capacity:
             window = self._window
             horizon = now - self.period
-            while window and window[0][0] <= horizon:
-                self._used -= window.popleft()[1]
+            while window and window[0].at <= horizon:
+                gone = window.popleft()
+                if gone.live:
+                    gone.live = False
+                    self._used -= gone.cost
             if not window:
                 self._used = 0.0  # no float drift carried across idle periods
             need = self._used + cost - self._capacity
             if need > _EPS:
                 freed = 0.0
-                for at, spent in window:
-                    freed += spent
-                    if freed >= need - _EPS:
-                        wait = max(wait, at + self.period - now)
-                        break
+                for entry in window:
+                    if entry.live:
+                        freed += entry.cost
+                        if freed >= need - _EPS:
+                            wait = max(wait, entry.at + self.period - now)
+                            break
         return wait
 
-    def _grant(self, now: float, cost: float) -> None:
+    def _grant(self, now: float, cost: float) -> Grant | None:
         self._in_flight += 1
-        if self._capacity:
-            self._window.append((now, cost))
-            self._used += cost
-            loop = asyncio.get_running_loop()
-            if not self._fresh or self._fresh_loop is not loop:
-                self._fresh = 0
-                self._fresh_loop = loop
-                loop.call_soon(self._redate)
-            self._fresh += 1
-
-    def _redate(self) -> None:
-        """Date this turn's grants now, when their requests are about to be written."""
-        window = self._window
-        count = min(self._fresh, len(window))
-        self._fresh = 0
-        if count:
-            now = time.monotonic()
-            for i in range(len(window) - count, len(window)):
-                window[i] = (now, window[i][1])
+        if not self._capacity:
+            return None
+        grant = Grant(now, cost)
+        self._window.append(grant)
+        self._used += cost
+        return grant
 
     def _dispatch(self) -> None:
         """Grant the queue head while it can go; else arm one timer for when it can."""
@@ -223,8 +240,7 @@ class Limiter:
                     self._arm(now + wait)
                 return  # a release() will call us again
             waiters.popleft()
-            self._grant(now, cost)
-            fut.set_result(None)
+            fut.set_result(self._grant(now, cost))
         self._disarm()
 
     def _arm(self, at: float) -> None:
