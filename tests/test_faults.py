@@ -28,6 +28,7 @@ from usepolvo.core import (
     PolvoError,
     ProviderConfig,
     RateLimitError,
+    RequestOptions,
     ResponseSpec,
     RetryPolicy,
 )
@@ -40,12 +41,19 @@ class PlainClient(BaseClient):
     """A provider without idempotency keys: its POSTs are not safe to repeat."""
 
     _config = ProviderConfig(
-        name="plain", client_name="PlainClient", spec_version="1", base_url="http://127.0.0.1:9",
-        api_key_env=("PLAIN_API_KEY",), base_url_env="PLAIN_BASE_URL", max_concurrency=None,
+        name="plain",
+        client_name="PlainClient",
+        spec_version="1",
+        base_url="http://127.0.0.1:9",
+        api_key_env=("PLAIN_API_KEY",),
+        base_url_env="PLAIN_BASE_URL",
+        max_concurrency=None,
     )
 
 
-POST_THING = Operation("create_thing", "POST", "/things", body="json", responses={"200": ResponseSpec("json")})
+POST_THING = Operation(
+    "create_thing", "POST", "/things", body="json", responses={"200": ResponseSpec("json")}
+)
 GET_THING = Operation("get_thing", "GET", "/things", responses={"200": ResponseSpec("json")})
 
 
@@ -82,7 +90,12 @@ async def test_200_gathered_creates_through_20_percent_faults_make_exactly_200_o
     make_server: Callable[..., FaultServer],
 ) -> None:
     server = make_server(
-        fault_rate=0.2, faults=TRANSIENT_FAULTS, seed=2024, retry_after="0", retry_after_ms=20, stall_seconds=5
+        fault_rate=0.2,
+        faults=TRANSIENT_FAULTS,
+        seed=2024,
+        retry_after="0",
+        retry_after_ms=20,
+        stall_seconds=5,
     )
     emails = [f"user{i:03d}@example.com" for i in range(200)]
     policy = RetryPolicy(10, initial_backoff=0.01, max_backoff=0.2)
@@ -206,8 +219,11 @@ async def test_rate_limit_answer_pauses_every_call_of_the_client(
 async def test_spent_budget_on_a_success_pauses_the_client(make_server: Callable[..., FaultServer]) -> None:
     # OpenAI reports its budget on every answer; a spent one holds the client until reset.
     server = make_server(latency=0.02)
-    reply = Reply(200, {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "800ms"},
-                  {"object": "echo"})
+    reply = Reply(
+        200,
+        {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "800ms"},
+        {"object": "echo"},
+    )
     server.rule = _nth(3, reply)
     async with PlainClient(api_key=KEY, base_url=server.url, max_retries=FAST, max_concurrency=2) as client:
         await asyncio.gather(*(client.request(GET_THING) for _ in range(12)))
@@ -264,7 +280,24 @@ async def test_per_call_read_timeout_overrides_the_client(make_server: Callable[
     assert "ReadTimeout" in str(err.value)
 
 
-async def test_total_timeout_covers_waiting_for_a_paused_client(make_server: Callable[..., FaultServer]) -> None:
+async def test_per_call_connect_and_read_timeouts_reach_the_transport(
+    make_server: Callable[..., FaultServer],
+) -> None:
+    server = make_server()
+    async with stripe(server, timeout=30, connect_timeout=5) as client:
+        op = GET_THING
+        options: RequestOptions = {"timeout": 0.25, "connect_timeout": 0.5}
+        request = client.build_request(op, request_options=options)
+        await client.send(op, request, options)
+        assert request.extensions["timeout"] == {"connect": 0.5, "read": 0.25, "write": 0.25, "pool": 0.25}
+        plain = client.build_request(op)
+        await client.send(op, plain)
+        assert plain.extensions["timeout"] == {"connect": 5, "read": 30, "write": 30, "pool": 30}
+
+
+async def test_total_timeout_covers_waiting_for_a_paused_client(
+    make_server: Callable[..., FaultServer],
+) -> None:
     server = make_server()
     cid = server.add_customer()
     server.script(Reply(429, {"Retry-After": "30"}, {"error": {"message": "later"}}))
@@ -279,7 +312,10 @@ async def test_total_timeout_covers_waiting_for_a_paused_client(make_server: Cal
         # ...and the other calls, held by the pause, give up at their own deadline.
         waited = time.monotonic()
         results = await asyncio.gather(
-            *(client.customers.retrieve_customer(cid, request_options={"total_timeout": 0.3}) for _ in range(3)),
+            *(
+                client.customers.retrieve_customer(cid, request_options={"total_timeout": 0.3})
+                for _ in range(3)
+            ),
             return_exceptions=True,
         )
         assert 0.25 < time.monotonic() - waited < 1.0
@@ -385,7 +421,9 @@ async def test_truncated_and_garbled_bodies_are_retried(make_server: Callable[..
     assert [r.fault for r in server.snapshot()] == ["truncate", "corrupt_gzip", None]
 
 
-async def test_a_200_that_is_not_json_is_a_typed_error_at_once(make_server: Callable[..., FaultServer]) -> None:
+async def test_a_200_that_is_not_json_is_a_typed_error_at_once(
+    make_server: Callable[..., FaultServer],
+) -> None:
     server = make_server()
     cid = server.add_customer()
     server.script("corrupt")

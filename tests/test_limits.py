@@ -291,14 +291,21 @@ def test_limiter_rejects_nonsense() -> None:
 
 def _client_class(**limits: Any) -> type[BaseClient]:
     config = ProviderConfig(
-        name="demo", client_name="DemoClient", spec_version="1", base_url="http://127.0.0.1:9",
-        api_key_env=("DEMO_API_KEY",), base_url_env="DEMO_BASE_URL", **limits,
+        name="demo",
+        client_name="DemoClient",
+        spec_version="1",
+        base_url="http://127.0.0.1:9",
+        api_key_env=("DEMO_API_KEY",),
+        base_url_env="DEMO_BASE_URL",
+        **limits,
     )
     return type("DemoClient", (BaseClient,), {"_config": config})
 
 
 STRIPE_LIMITS = {
-    "rate_limit": 100, "rate_limit_test": 25, "max_concurrency": 50,
+    "rate_limit": 100,
+    "rate_limit_test": 25,
+    "max_concurrency": 50,
     "test_key_prefixes": ("sk_test_", "rk_test_"),
 }
 GITHUB_LIMITS = {"rate_limit": 900, "rate_period": 60.0, "write_cost": 5, "max_concurrency": 100}
@@ -353,6 +360,26 @@ async def test_writes_cost_more_through_the_client(make_server: Callable[..., Fa
     assert max_in_window(times, 0.3 - 0.02) <= 10
 
 
+async def test_a_reused_request_keeps_the_callers_trace(make_server: Callable[..., FaultServer]) -> None:
+    # The client dates each grant by an httpx trace hook; the caller's own hook still runs,
+    # and is what the request carries once the call is over.
+    server = make_server()
+    events: list[str] = []
+
+    async def trace(event: str, info: dict[str, Any]) -> None:
+        events.append(event)
+
+    get = Operation("get", "GET", "/things", responses={"200": ResponseSpec("json")})
+    async with _client_class(rate_limit=100)(api_key=KEY, base_url=server.url) as client:
+        request = client.build_request(get)
+        request.extensions["trace"] = trace
+        for _ in range(3):
+            await client.send(get, request)
+        assert request.extensions["trace"] is trace
+        assert client.limiter.in_flight == 0
+    assert events.count("http11.send_request_body.complete") == 3
+
+
 # -- reading the server's signals ---------------------------------------------------------
 
 
@@ -375,8 +402,10 @@ def test_rate_limit_budget_forms() -> None:
     assert budget_reset({"x-ratelimit-remaining": "0", "x-ratelimit-reset": "7"}) == 7
     assert budget_reset({"x-ratelimit-remaining": "3", "x-ratelimit-reset": "7"}) is None
     openai = {
-        "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "6m0s",
-        "x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "20ms",
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": "6m0s",
+        "x-ratelimit-remaining-tokens": "0",
+        "x-ratelimit-reset-tokens": "20ms",
     }
     assert budget_reset(openai) == 360
     assert budget_reset({"ratelimit-remaining": "0", "ratelimit-reset": "12"}) == 12

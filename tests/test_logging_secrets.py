@@ -65,7 +65,9 @@ async def test_one_debug_line_per_attempt(server: FaultServer, caplog: pytest.Lo
     assert records[2].getMessage() == "POST /v1/customers -> 200 (attempt 3/3)"
 
 
-async def test_last_failed_attempt_says_it_gives_up(server: FaultServer, caplog: pytest.LogCaptureFixture) -> None:
+async def test_last_failed_attempt_says_it_gives_up(
+    server: FaultServer, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG, logger="usepolvo")
     server.rule = lambda rec: "503"
     async with StripeClient(api_key=KEY, base_url=server.url, max_retries=FAST, rate_limit=None) as client:
@@ -110,7 +112,8 @@ async def test_no_secret_in_any_log_line_repr_or_exception_message(
     echo = f"Invalid API Key provided: {KEY}; you sent 'Authorization: Bearer {KEY}'"
     cid = server.add_customer()
     server.script(
-        "500", None,  # a retried create
+        "500",
+        None,  # a retried create
         Reply(401, {}, {"error": {"type": "invalid_request_error", "message": echo}}),
         Reply(400, {}, {"error": {"message": f"bad header Bearer {KEY} / Basic {basic}"}}),
         Reply(400, {}, f"plain text error echoing {KEY}".encode()),
@@ -197,7 +200,9 @@ async def test_concurrent_failures_each_log_their_own_attempts(
     server.fault_rate = 0.3
     server.faults = ("500", "503", "reset")
     async with StripeClient(
-        api_key=KEY, base_url=server.url, rate_limit=None,
+        api_key=KEY,
+        base_url=server.url,
+        rate_limit=None,
         max_retries=RetryPolicy(8, initial_backoff=0.001, max_backoff=0.005),
     ) as client:
         await asyncio.gather(*(client.customers.create_customer(email=f"{i}@x.io") for i in range(30)))

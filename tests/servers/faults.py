@@ -31,8 +31,8 @@ The server runs its own event loop in a background thread (so its clock does not
 on the client's loop), binds 127.0.0.1 only, and :meth:`FaultServer.stop` cancels every
 connection and joins the thread. ``python tests/servers/faults.py`` serves until stdin
 closes and prints its URL first (for benchmarks that keep the server out of the measured
-process); ``GET /__admin/records`` then returns the timestamps and ``POST /__admin/reset``
-forgets them.
+process); ``GET /__admin/records`` then returns each request's timestamps, status, fault
+and query string, and ``POST /__admin/reset`` forgets them.
 """
 
 from __future__ import annotations
@@ -65,16 +65,41 @@ __all__ = [
 ]
 
 FAULTS = (
-    "reset", "close", "reset_after", "500", "502", "503", "429", "stall", "truncate", "corrupt",
+    "reset",
+    "close",
+    "reset_after",
+    "500",
+    "502",
+    "503",
+    "429",
+    "stall",
+    "truncate",
+    "corrupt",
     "corrupt_gzip",
 )
 #: Faults a client can recover from by retrying (everything but a non-JSON 200).
 TRANSIENT_FAULTS = (
-    "reset", "close", "reset_after", "500", "502", "503", "429", "stall", "truncate", "corrupt_gzip",
+    "reset",
+    "close",
+    "reset_after",
+    "500",
+    "502",
+    "503",
+    "429",
+    "stall",
+    "truncate",
+    "corrupt_gzip",
 )
 _REASONS = {
-    200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-    409: "Conflict", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
     503: "Service Unavailable",
 }
 _MAX_HEAD = 64 * 1024
@@ -291,8 +316,14 @@ class FaultServer:
             await _write(writer, status, _json(payload), {})
             return True
         rec = Record(
-            seq=next(self._seq), method=method, path=parts.path, query=parts.query, headers=headers,
-            body=body, connection=conn, received=time.monotonic(),
+            seq=next(self._seq),
+            method=method,
+            path=parts.path,
+            query=parts.query,
+            headers=headers,
+            body=body,
+            connection=conn,
+            received=time.monotonic(),
         )
         with self._lock:
             self.records.append(rec)
@@ -399,11 +430,19 @@ class FaultServer:
         if not fresh:
             await self._delay()
             if stored.fingerprint != fingerprint:
-                return _error(400, "idempotency_error", "Keys for idempotent requests can only be used "
-                              "with the same parameters they were first used with.")
+                return _error(
+                    400,
+                    "idempotency_error",
+                    "Keys for idempotent requests can only be used "
+                    "with the same parameters they were first used with.",
+                )
             if stored.answer is None:
-                return _error(409, "idempotency_error", "There is currently another in-progress request "
-                              "using this Idempotent Key.", code="idempotency_key_in_use")
+                return _error(
+                    409,
+                    "idempotency_error",
+                    "There is currently another in-progress request using this Idempotent Key.",
+                    code="idempotency_key_in_use",
+                )
             rec.replayed = True
             status, headers, raw = stored.answer
             return status, {**headers, "Idempotent-Replayed": "true"}, raw
@@ -420,14 +459,20 @@ class FaultServer:
                     return 200, {}, _json(self._create_customer(_form(rec.body)))
                 if len(segments) == 2 and rec.method == "GET":
                     data = list(self.customers.values())
-                    return 200, {}, _json(
-                        {"object": "list", "url": "/v1/customers", "has_more": False, "data": data}
+                    return (
+                        200,
+                        {},
+                        _json({"object": "list", "url": "/v1/customers", "has_more": False, "data": data}),
                     )
                 if len(segments) == 3 and segments[2] != "search":
                     cus = self.customers.get(segments[2])
                     if cus is None:
-                        return _error(404, "invalid_request_error", f"No such customer: '{segments[2]}'",
-                                      code="resource_missing")
+                        return _error(
+                            404,
+                            "invalid_request_error",
+                            f"No such customer: '{segments[2]}'",
+                            code="resource_missing",
+                        )
                     if rec.method == "DELETE":
                         del self.customers[segments[2]]
                         return 200, {}, _json({"id": cus["id"], "object": "customer", "deleted": True})
@@ -441,8 +486,13 @@ class FaultServer:
         while cid in self.customers:
             cid += "x"
         cus: dict[str, Any] = {
-            "id": cid, "object": "customer", "created": int(time.time()), "livemode": False,
-            "email": form.get("email"), "name": form.get("name"), "description": form.get("description"),
+            "id": cid,
+            "object": "customer",
+            "created": int(time.time()),
+            "livemode": False,
+            "email": form.get("email"),
+            "name": form.get("name"),
+            "description": form.get("description"),
             "metadata": form.get("metadata", {}),
         }
         self.customers[cid] = cus
@@ -451,7 +501,13 @@ class FaultServer:
     def _admin(self, method: str, path: str) -> tuple[int, Any]:
         if path == "/__admin/records":
             return 200, [
-                {"received": r.received, "finished": r.finished, "status": r.status, "fault": r.fault}
+                {
+                    "received": r.received,
+                    "finished": r.finished,
+                    "status": r.status,
+                    "fault": r.fault,
+                    "query": r.query,
+                }
                 for r in self.snapshot()
             ]
         if path == "/__admin/reset" and method == "POST":
@@ -500,7 +556,12 @@ async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, dict[st
 
 
 async def _write(
-    writer: asyncio.StreamWriter, status: int, body: bytes, headers: Mapping[str, str], *, length: int | None = None
+    writer: asyncio.StreamWriter,
+    status: int,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    length: int | None = None,
 ) -> None:
     head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}"]
     names = {k.lower() for k in headers}
@@ -525,7 +586,9 @@ def _json(value: Any) -> bytes:
     return json.dumps(value).encode()
 
 
-def _error(status: int, kind: str, message: str, *, code: str | None = None) -> tuple[int, dict[str, str], bytes]:
+def _error(
+    status: int, kind: str, message: str, *, code: str | None = None
+) -> tuple[int, dict[str, str], bytes]:
     err: dict[str, Any] = {"type": kind, "message": message}
     if code:
         err["code"] = code
@@ -578,7 +641,8 @@ def _main(argv: Sequence[str]) -> int:
     """Serve until stdin closes; print the URL first. Options: --latency S --fault-rate P."""
     args = dict(zip(argv[::2], argv[1::2], strict=False))
     server = FaultServer(
-        latency=float(args.get("--latency", 0)), fault_rate=float(args.get("--fault-rate", 0)),
+        latency=float(args.get("--latency", 0)),
+        fault_rate=float(args.get("--fault-rate", 0)),
         seed=int(args.get("--seed", 0)),
     )
     with server:

@@ -15,7 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, TypeVar, cast
 from urllib.parse import urlencode
 
 from ._config import ProviderConfig
@@ -335,7 +335,12 @@ class BaseClient:
         )
 
     async def send(
-        self, op: Operation, request: httpx.Request, options: RequestOptions | None = None, *, stream: bool = False
+        self,
+        op: Operation,
+        request: httpx.Request,
+        options: RequestOptions | None = None,
+        *,
+        stream: bool = False,
     ) -> httpx.Response:
         """Send with limits and retries; return a success response or raise a typed error.
 
@@ -360,8 +365,10 @@ class BaseClient:
             return await _within(total, self._attempts(op, request, policy, deadline, tries, stream))
         except asyncio.TimeoutError:
             raise APITimeoutError(
-                f"no answer within the total timeout of {total:g}s", method=request.method,
-                url=_safe_url(request), attempts=tries[0],
+                f"no answer within the total timeout of {total:g}s",
+                method=request.method,
+                url=_safe_url(request),
+                attempts=tries[0],
             ) from None
 
     async def _attempts(
@@ -384,7 +391,7 @@ class BaseClient:
         cap = policy.max_retry_after
         attempts = policy.max_retries + 1
         extensions = request.extensions
-        user_trace = extensions.get("trace")
+        user_trace = _user_trace(extensions)
         attempt = 0
         while True:
             attempt += 1
@@ -397,7 +404,7 @@ class BaseClient:
             grant = await limiter.acquire(cost)
             tries[0] = attempt  # counted once it leaves the queue
             if grant is not None:  # date the grant in the rate window when the bytes go out
-                extensions["trace"] = _mark_sent_hook(limiter, grant, user_trace)
+                extensions["trace"] = _MarkSent(limiter, grant, user_trace)
             try:
                 response = await http.send(request, stream=stream)
                 # Read the server's signals before the slot goes back, so that no queued call
@@ -427,10 +434,19 @@ class BaseClient:
                 )
             finally:
                 limiter.release()
+                if grant is not None:
+                    _restore_trace(extensions, user_trace)
             if response is not None:
                 if status < 400:
                     log_attempt(
-                        method, request.url.path, status, attempt, attempts, None, final=True, secret=self._api_key
+                        method,
+                        request.url.path,
+                        status,
+                        attempt,
+                        attempts,
+                        None,
+                        final=True,
+                        secret=self._api_key,
                     )
                     return response
                 if stream:
@@ -439,7 +455,9 @@ class BaseClient:
                 if isinstance(error, RateLimitError):
                     error.retry_after = advice
                 verdict = server_verdict(headers)
-                retryable = verdict if verdict is not None else (limited or should_retry_status(status, headers))
+                retryable = (
+                    verdict if verdict is not None else (limited or should_retry_status(status, headers))
+                )
             final = not retryable or not (replayable or not sent) or attempt >= attempts
             if not final:
                 if wait is None:
@@ -449,8 +467,14 @@ class BaseClient:
                 if deadline is not None and time.monotonic() + wait >= deadline:
                     final = True  # the wait would outlast the call: report what happened
             log_attempt(
-                method, request.url.path, outcome, attempt, attempts, None if final else wait,
-                final=final, secret=self._api_key,
+                method,
+                request.url.path,
+                outcome,
+                attempt,
+                attempts,
+                None if final else wait,
+                final=final,
+                secret=self._api_key,
             )
             if final:
                 raise error
@@ -598,16 +622,36 @@ def _call_policy(policy: RetryPolicy, options: RequestOptions) -> RetryPolicy:
 _Trace = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
-def _mark_sent_hook(limiter: Limiter, grant: Grant, chained: _Trace | None) -> _Trace:
-    """An httpx ``trace`` extension telling the limiter when the request is written."""
+class _MarkSent:
+    """An httpx ``trace`` extension telling the limiter when the request has been written."""
 
-    async def trace(event: str, info: dict[str, Any]) -> None:
-        if event.endswith("send_request_headers.started"):
-            limiter.mark_sent(grant)
-        if chained is not None:
-            await chained(event, info)
+    __slots__ = ("chained", "grant", "limiter")
 
-    return trace
+    def __init__(self, limiter: Limiter, grant: Grant, chained: _Trace | None) -> None:
+        self.limiter = limiter
+        self.grant = grant
+        self.chained = chained  # the caller's own trace, if any, still called
+
+    async def __call__(self, event: str, info: dict[str, Any]) -> None:
+        if event.endswith("send_request_body.complete"):
+            self.limiter.mark_sent(self.grant)
+        if self.chained is not None:
+            await self.chained(event, info)
+
+
+def _user_trace(extensions: Mapping[str, Any]) -> _Trace | None:
+    """The caller's trace extension, without any hook of ours left on a reused request."""
+    trace: Any = extensions.get("trace")
+    while isinstance(trace, _MarkSent):
+        trace = trace.chained
+    return cast("_Trace | None", trace)
+
+
+def _restore_trace(extensions: dict[str, Any], user_trace: _Trace | None) -> None:
+    if user_trace is None:
+        extensions.pop("trace", None)
+    else:
+        extensions["trace"] = user_trace
 
 
 async def _drain(response: httpx.Response) -> None:

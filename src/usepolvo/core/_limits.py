@@ -15,11 +15,12 @@ and a single timer (``loop.call_later``) wakes the head of the queue when its ti
 Nothing polls and nothing calls ``time.sleep``. A caller cancelled while queued leaves the
 queue; one cancelled after its grant gives the slot back (``release`` in ``finally``).
 
-Each grant takes a place in the window, dated when it was granted. A client moves it to
-the moment its request is actually written (:meth:`Limiter.mark_sent`, called from an
-httpx trace hook): when a thousand calls are gathered the event loop is busy, and tens of
+Each grant takes a place in the window, dated when its caller resumes and, in a client,
+moved to the moment its request is actually written (:meth:`Limiter.mark_sent`, from an
+httpx trace hook). When a thousand calls are gathered the event loop is busy, and tens of
 milliseconds can pass between a grant and its bytes leaving; dating by the grant would let
-that delay push part of a burst into the next window as the server sees it.
+that delay push part of a burst into the next window as the server sees it. Places only
+ever move later, so the bound holds for the final dates.
 
 One limiter may be shared by several clients (pass ``limiter=``); it serves one event loop
 at a time and is not thread-safe.
@@ -40,15 +41,13 @@ _EPS = 1e-9
 
 
 class Grant:
-    """One granted attempt's place in the rate window: when it counts from, and its cost."""
+    """A granted attempt's handle on its place in the rate window (see :meth:`Limiter.mark_sent`)."""
 
-    __slots__ = ("at", "cost", "live", "moved")
+    __slots__ = ("cost", "entry")
 
-    def __init__(self, at: float, cost: float) -> None:
-        self.at = at
-        self.cost = cost
-        self.live = True  # still in the window (not expired, not moved)
-        self.moved = False
+    def __init__(self, entry: list[float]) -> None:
+        self.entry = entry  # [since, cost]; cost 0 once expired or moved
+        self.cost = entry[1]
 
 
 class Limiter:
@@ -91,7 +90,7 @@ class Limiter:
             self.period = period / rate
             rate = 1.0
         self._capacity = float(rate) if rate is not None else 0.0
-        self._window: collections.deque[Grant] = collections.deque()
+        self._window: collections.deque[list[float]] = collections.deque()
         self._used = 0.0
         self._in_flight = 0
         self._waiters: collections.deque[tuple[asyncio.Future[Grant | None], float]] = collections.deque()
@@ -101,9 +100,7 @@ class Limiter:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
-        return (
-            f"Limiter(max_concurrency={self.max_concurrency}, rate={self.rate}, period={self.period:g})"
-        )
+        return f"Limiter(max_concurrency={self.max_concurrency}, rate={self.rate}, period={self.period:g})"
 
     # -- state -------------------------------------------------------------------------
 
@@ -149,7 +146,7 @@ class Limiter:
         self._waiters.append((fut, cost))
         self._dispatch()
         try:
-            return await fut
+            grant = await fut
         except BaseException:
             if fut.done() and not fut.cancelled():
                 self.release()  # granted, but our caller was cancelled meanwhile
@@ -157,21 +154,28 @@ class Limiter:
                 fut.cancel()
                 self._dispatch()  # we may have been the head the timer was set for
             raise
+        self.mark_sent(grant)  # we resume a loop turn (or more) after the grant
+        return grant
 
     def mark_sent(self, grant: Grant | None) -> None:
-        """The granted request is being written now: count it in the window from now on."""
-        if grant is None or grant.moved:
+        """The granted request goes out now: count it in the window from now on.
+
+        Moves the grant's place later (never earlier); harmless to call more than once.
+        """
+        if grant is None:
             return
-        grant.moved = True
+        entry = grant.entry
         now = time.monotonic()
-        if grant.live:
-            if now - grant.at < 1e-4:
-                return  # sent as granted
-            grant.live = False
-            self._used -= grant.cost
-        # Every stamp in the window is <= now, so appending keeps the window in time order.
-        self._window.append(Grant(now, grant.cost))
+        if now - entry[0] < 1e-4:
+            return
+        if entry[1]:  # still counted at its old date
+            self._used -= entry[1]
+            entry[1] = 0.0
+        # Every date in the window is <= now, so appending keeps the window in time order.
+        moved = [now, grant.cost]
+        self._window.append(moved)
         self._used += grant.cost
+        grant.entry = moved
 
     def release(self) -> None:
         """Give back the slot of one finished (or failed, or cancelled) attempt."""
@@ -198,21 +202,21 @@ class Limiter:
         if self._capacity:
             window = self._window
             horizon = now - self.period
-            while window and window[0].at <= horizon:
+            while window and window[0][0] <= horizon:
                 gone = window.popleft()
-                if gone.live:
-                    gone.live = False
-                    self._used -= gone.cost
+                if gone[1]:
+                    self._used -= gone[1]
+                    gone[1] = 0.0
             if not window:
                 self._used = 0.0  # no float drift carried across idle periods
             need = self._used + cost - self._capacity
             if need > _EPS:
                 freed = 0.0
-                for entry in window:
-                    if entry.live:
-                        freed += entry.cost
+                for since, spent in window:
+                    if spent:
+                        freed += spent
                         if freed >= need - _EPS:
-                            wait = max(wait, entry.at + self.period - now)
+                            wait = max(wait, since + self.period - now)
                             break
         return wait
 
@@ -220,10 +224,10 @@ class Limiter:
         self._in_flight += 1
         if not self._capacity:
             return None
-        grant = Grant(now, cost)
-        self._window.append(grant)
+        entry = [now, cost]
+        self._window.append(entry)
         self._used += cost
-        return grant
+        return Grant(entry)
 
     def _dispatch(self) -> None:
         """Grant the queue head while it can go; else arm one timer for when it can."""
