@@ -439,3 +439,18 @@ def test_backoff_is_exponential_with_full_jitter() -> None:
         assert min(samples) < cap * 0.1 and max(samples) > cap * 0.9  # the whole range is used
     assert policy.replace(max_retries=1).max_retries == 1
     assert policy.replace(max_backoff=2).initial_backoff == 0.1
+
+
+def test_provider_defaults_from_provider_toml() -> None:
+    """The generated clients carry the documented limits of their provider."""
+    from usepolvo.github import GitHubClient
+    from usepolvo.stripe import StripeClient
+
+    test_mode = StripeClient(api_key="sk_test_x").limiter
+    live = StripeClient(api_key="sk_live_x").limiter
+    github = GitHubClient(api_key="ghp_x").limiter
+    assert (test_mode.rate, test_mode.period, test_mode.max_concurrency) == (25, 1, 50)
+    assert (live.rate, live.max_concurrency) == (100, 50)
+    assert (github.rate, github.period, github.max_concurrency) == (900, 60, 100)
+    assert StripeClient(api_key="sk_test_x", rate_limit=5).limiter.rate == 5
+    assert StripeClient(api_key="sk_test_x", rate_limit=None).limiter.rate is None

@@ -112,9 +112,7 @@ class BaseClient:
         key = api_key if api_key is not None else _first_env(cfg.api_key_env)
         if not key:
             names = " or ".join(cfg.api_key_env)
-            raise ConfigurationError(
-                f"{cfg.client_name} needs an API key: pass api_key=... or set {names}"
-            )
+            raise ConfigurationError(f"{cfg.client_name} needs an API key: pass api_key=... or set {names}")
         self._api_key = key
         url = base_url or os.environ.get(cfg.base_url_env) or cfg.base_url
         self._custom_base_url = url != cfg.base_url
@@ -330,7 +328,14 @@ class BaseClient:
         from ._pagination import AsyncPaginator
 
         return AsyncPaginator(
-            self, op, item, path=path, query=query, headers=headers, page=page, size=size,
+            self,
+            op,
+            item,
+            path=path,
+            query=query,
+            headers=headers,
+            page=page,
+            size=size,
             request_options=request_options,
         )
 
@@ -536,7 +541,8 @@ class BaseClient:
                 data = loads(content)
             except ValueError as exc:
                 raise APIConnectionError(
-                    f"response body is not valid JSON ({exc})", method=response.request.method,
+                    f"response body is not valid JSON ({exc})",
+                    method=response.request.method,
                     url=_safe_url(response.request),
                 ) from None
             return spec.parser(data) if spec.parser is not None else data
