@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON := $(BIN)/python
 
-.PHONY: install venv generate test lint typecheck seed check bench clean
+.PHONY: install venv generate test lint typecheck seed check drift api-diff update-spec bench clean
 
 install: venv generate seed
 
@@ -33,7 +33,21 @@ typecheck: generate
 	$(BIN)/mypy src/usepolvo generator
 	$(BIN)/mypy generated/usepolvo/stripe
 
-check: lint typecheck test
+check: drift lint typecheck test
+
+# generated/ must be built from the checked-in pins, provider.toml, templates and generator
+drift: venv
+	$(PYTHON) -m generator --check
+
+# make api-diff PROVIDER=stripe FROM=2022-11-15 TO=2023-08-16  → reports/api-diff-….md
+api-diff: venv
+	@test -n "$(PROVIDER)" -a -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make api-diff PROVIDER=stripe FROM=2022-11-15 TO=2023-08-16"; exit 2; }
+	$(PYTHON) -m generator api-diff --provider $(PROVIDER) --from $(FROM) --to $(TO)
+
+# make update-spec PROVIDER=stripe VERSION=2024-04-10 SOURCE=https://… [SHA256=…] [DEFAULT=1]
+update-spec: venv
+	@test -n "$(PROVIDER)" -a -n "$(VERSION)" -a -n "$(SOURCE)" || { echo "usage: make update-spec PROVIDER=… VERSION=… SOURCE=… [SHA256=…] [DEFAULT=1]"; exit 2; }
+	$(PYTHON) -m generator update-spec --provider $(PROVIDER) --version $(VERSION) --source "$(SOURCE)" $(if $(SHA256),--sha256 $(SHA256)) $(if $(DEFAULT),--make-default)
 
 bench: generate
 	$(PYTHON) scripts/bench_generate.py
@@ -41,3 +55,20 @@ bench: generate
 
 clean:
 	rm -rf generated/usepolvo .cache .mypy_cache .pytest_cache
+
+# Contract tests (issue 7): every operation checked against its pinned spec, models fuzzed.
+.PHONY: contract fuzz prism
+PRISM_VERSION ?= 5.14.2
+
+prism: .cache/node/node_modules/.bin/prism
+
+.cache/node/node_modules/.bin/prism:
+	mkdir -p .cache/node
+	npm install --silent --no-audit --no-fund --prefix .cache/node @stoplight/prism-cli@$(PRISM_VERSION)
+
+# in-process report for every pinned spec, fuzz summary, then GitHub and OpenAI against Prism
+contract: generate prism
+	$(PYTHON) scripts/contract.py --prism
+
+fuzz: generate
+	POLVO_FUZZ_EXAMPLES=10 POLVO_FUZZ_DEPTH=4 POLVO_FUZZ_SEEDS=3 $(PYTHON) -m pytest -q tests/contract/test_fuzz.py

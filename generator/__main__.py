@@ -17,12 +17,32 @@ from ._pins import PinError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m generator", description=__doc__)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("api-diff", "update-spec"):
+        from ._versions import main as versions_main
+
+        return versions_main(argv)
+    parser = argparse.ArgumentParser(
+        prog="python -m generator",
+        description=__doc__,
+        epilog="subcommands: `api-diff` and `update-spec` (python -m generator api-diff --help)",
+    )
     parser.add_argument("--provider", action="append", help="only this provider (repeatable)")
     parser.add_argument("--out", default=str(GENERATED), help="output folder (default: generated/)")
     parser.add_argument("--no-format", action="store_true", help="skip ruff format")
     parser.add_argument("--force", action="store_true", help="regenerate even when the inputs did not change")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="only check that the output matches the pinned inputs (exit 1 if not)",
+    )
     args = parser.parse_args(argv)
+    if args.check:
+        from pathlib import Path
+
+        from ._versions import run_check
+
+        return run_check(Path(args.out), args.provider)
     started = time.perf_counter()
     try:
         reports = generate_all(args.out, providers=args.provider, fmt=not args.no_format, force=args.force)

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import yaml
 
 from ._codegen import ModuleCode
 from ._ir import Provider, Resource
 from ._loader import Document
 from ._operations import OperationBuilder
-from ._pins import ROOT, Pin, ProviderSettings, load_providers, locate_spec
+from ._pins import ROOT, Pin, PinError, ProviderSettings, load_providers, locate_spec
 from ._render import (
     Renderer,
     imports,
@@ -66,7 +67,12 @@ class Report:
 def build_provider(settings: ProviderSettings, pin: Pin) -> Provider:
     """Parse a pinned spec into the IR."""
     path = locate_spec(pin)
-    doc = Document(path)
+    try:
+        doc = Document(path)
+    except (yaml.YAMLError, ValueError) as exc:  # YAML/JSON syntax: name the pin, like a hash mismatch
+        raise PinError(f"{pin.label}: {path} does not parse: {str(exc)[:300]}") from None
+    if not isinstance(doc.root, dict) or not isinstance(doc.root.get("paths"), dict):
+        raise PinError(f"{pin.label}: {path} is not an OpenAPI document (no `paths` object)")
     schemas = SchemaConverter(doc)
     schemas.convert_components()
     config = dict(settings.config)
@@ -121,7 +127,9 @@ def render_version(provider: Provider, pin: Pin, out: Path) -> None:
         local = {m.name for m in models}
         code.uses.add("Mapping")  # from_dict's argument
         code.imports = imports(
-            code, typing={"TYPE_CHECKING", "Any"}, core={"BaseModel", "NOT_GIVEN", "NotGiven", "extra", "invalid"}
+            code,
+            typing={"TYPE_CHECKING", "Any"},
+            core={"BaseModel", "NOT_GIVEN", "NotGiven", "extra", "invalid"},
         )
         code.type_imports = sorted(f"{provider.models[n].module} import {n}" for n in code.type_names - local)
         _write(
@@ -149,14 +157,29 @@ def _render_resource(r: Renderer, provider: Provider, res: Resource, ctx: dict[s
     return r.render("resource.py.jinja", resource=res, methods=methods, code=code, **ctx)
 
 
+#: generator modules that do not shape the generated code (CLI, API diff, upgrade flow)
+OUTPUT_NEUTRAL = frozenset({"__main__.py", "_diff.py", "_versions.py"})
+
+
+def input_files(settings: ProviderSettings) -> dict[str, Path]:
+    """Everything a provider's generated code is built from, by repo-relative name."""
+    folder = settings.pins[settings.default].path.parent
+    files = {f"specs/{settings.name}/provider.toml": folder / "provider.toml"}
+    files.update({f"specs/{settings.name}/{p.path.name}": p.path for p in settings.pins.values()})
+    code = sorted((ROOT / "templates").rglob("*.jinja"))
+    code += sorted(f for f in (ROOT / "generator").glob("*.py") if f.name not in OUTPUT_NEUTRAL)
+    files.update({str(f.relative_to(ROOT)): f for f in code})
+    return files
+
+
+def input_hashes(settings: ProviderSettings) -> dict[str, str]:
+    return {rel: hashlib.sha256(f.read_bytes()).hexdigest() for rel, f in input_files(settings).items()}
+
+
 def _inputs_digest(settings: ProviderSettings) -> str:
     h = hashlib.sha256()
-    files = [ROOT / "specs" / settings.name / "provider.toml"]
-    files += [p.path for p in settings.pins.values()]
-    files += sorted((ROOT / "templates").rglob("*.jinja"))
-    files += sorted((ROOT / "generator").glob("*.py"))
-    for f in files:
-        h.update(str(f.relative_to(ROOT)).encode())
+    for rel, f in input_files(settings).items():
+        h.update(rel.encode())
         h.update(f.read_bytes())
     return h.hexdigest()
 
@@ -172,10 +195,15 @@ def _format(folder: Path) -> None:
 
 
 def generate_all(
-    out: str | Path, *, providers: list[str] | None = None, fmt: bool = True, force: bool = False
+    out: str | Path,
+    *,
+    providers: list[str] | None = None,
+    fmt: bool = True,
+    force: bool = False,
+    specs: Path | None = None,
 ) -> list[Report]:
     out = Path(out)
-    settings_all = load_providers()
+    settings_all = load_providers(specs) if specs is not None else load_providers()
     reports: list[Report] = []
     for name, settings in settings_all.items():
         if providers and name not in providers:
@@ -243,6 +271,7 @@ def generate_all(
                 json.dumps(
                     {
                         "digest": digest,
+                        "inputs": input_hashes(settings),
                         "reports": [
                             attrs.asdict(x, filter=lambda a, _: a.name != "cached") for x in provider_reports
                         ],

@@ -195,12 +195,22 @@ class ModuleCode:
             if kind == "dict":
                 lines.extend(self._dict_dispatch(ty, cands))
             else:
-                first = decoding[0]
-                inner = first.inner if isinstance(first, NullableTy) else first
-                if isinstance(inner, UnionTy):
-                    lines.append(f"        return {self._union_helper(inner)}(v)")
-                else:
-                    lines.append(f"        return {self.decode(inner, 'v', 1)}")
+                # several decoding variants of one JSON kind (``list[A] | list[B]``): try each
+                # in turn, the last one unguarded so that its error is the one reported
+                for i, cand in enumerate(decoding):
+                    inner = cand.inner if isinstance(cand, NullableTy) else cand
+                    if isinstance(inner, UnionTy):
+                        expr = f"{self._union_helper(inner)}(v)"
+                    else:
+                        expr = self.decode(inner, "v", 1)
+                    if i == len(decoding) - 1:
+                        lines.append(f"        return {expr}")
+                    else:
+                        self.uses.add("ResponseValidationError")
+                        lines.append("        try:")
+                        lines.append(f"            return {expr}")
+                        lines.append("        except ResponseValidationError:")
+                        lines.append("            pass")
         lines.append("    return v")
         self.helpers.append("\n".join(lines))
         return name

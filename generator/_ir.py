@@ -152,6 +152,8 @@ class Operation:
     paging: Paging | None = None
     server: str | None = None
     deprecated: bool = False
+    #: the ``Accept`` header, when the success body is not plain ``application/json``
+    accept: str | None = None
 
     @property
     def const_name(self) -> str:

@@ -147,6 +147,7 @@ class OperationBuilder:
             paging=paging,
             server=srv if srv and srv.rstrip("/") != self._base_url() else None,
             deprecated=bool(op.get("deprecated")),
+            accept=_accept(responses),
         )
 
     def _base_url(self) -> str:
@@ -211,6 +212,18 @@ class OperationBuilder:
         ct = next((c for c in order if c in content), None) or next(
             (c for c in content if _json_type(c)), next(iter(content))
         )
+        if ct == "application/json" and "multipart/form-data" in content:
+            # a JSON alternative cannot carry the file fields: send those bodies as multipart
+            js = self.doc.deref((content[ct] or {}).get("schema") or {})
+            js_props = [
+                self.doc.deref(p)
+                for p in ((js.get("properties") if isinstance(js, dict) else None) or {}).values()
+            ]
+            if any(
+                _is_binary(p) or (isinstance(p, dict) and _is_binary(self.doc.deref(p.get("items") or {})))
+                for p in js_props
+            ):
+                ct = "multipart/form-data"
         media = content[ct] or {}
         schema = media.get("schema") or {}
         s = self.doc.deref(schema)
@@ -245,7 +258,9 @@ class OperationBuilder:
                         name = py_identifier("body_" + wire)
                     used.add(name)
                     pd = self.doc.deref(prop)
-                    ty = self.schemas.convert(prop, hint + pascal(wire), py_identifier(hint, prefix="m_"), request=True)
+                    ty = self.schemas.convert(
+                        prop, hint + pascal(wire), py_identifier(hint, prefix="m_"), request=True
+                    )
                     if kind == "multipart" and _is_binary(pd):
                         ty = PrimTy("file")
                     elif (
@@ -270,7 +285,9 @@ class OperationBuilder:
         if kind not in ("form", "json", "multipart", "text"):
             whole = PrimTy("file")
         else:
-            whole = self.schemas.convert(schema, hint + "Body", py_identifier(hint, prefix="m_"), request=True)
+            whole = self.schemas.convert(
+                schema, hint + "Body", py_identifier(hint, prefix="m_"), request=True
+            )
         return Body(ct, kind, required, None, whole)
 
     def _responses(self, op_id: str, op: dict[str, Any]) -> tuple[list[Response], Ty | None]:
@@ -302,7 +319,11 @@ class OperationBuilder:
             if kind in ("json", "sse"):
                 suffix = "" if status.startswith("2") else status.capitalize()
                 ty = (
-                    self.schemas.convert(schema, hint + suffix, py_identifier(hint, prefix="m_"), request=False) if schema else ANY
+                    self.schemas.convert(
+                        schema, hint + suffix, py_identifier(hint, prefix="m_"), request=False
+                    )
+                    if schema
+                    else ANY
                 )
             if kind == "binary":
                 ty = PrimTy("bytes")
@@ -313,7 +334,9 @@ class OperationBuilder:
             if kind != "sse" and sse_ct is not None and status.startswith("2"):
                 sse_schema = (content[sse_ct] or {}).get("schema")
                 events = (
-                    self.schemas.convert(sse_schema, hint + "Event", py_identifier(hint, prefix="m_"), request=False)
+                    self.schemas.convert(
+                        sse_schema, hint + "Event", py_identifier(hint, prefix="m_"), request=False
+                    )
                     if sse_schema
                     else ANY
                 )
@@ -462,6 +485,18 @@ class OperationBuilder:
             else singular(parent)
         )
         return parent_chain, last if "_" in last else f"{last}_{noun}"
+
+
+def _accept(responses: list[Response]) -> str | None:
+    """The media type to ask for when the first success body is not plain JSON."""
+    ok = next((r for r in responses if r.status.startswith("2") and r.content_type), None)
+    if ok is None or ok.content_type is None:
+        return None
+    ct = ok.content_type.split(";")[0].strip()
+    if ct.lower() == "application/json":
+        return None
+    # a body that may also come as server-sent events (OpenAI speech with stream_format="sse")
+    return f"{ct}, text/event-stream" if ok.events is not None else ct
 
 
 def _is_param(seg: str) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 import jinja2
 
 from ._codegen import ModuleCode
-from ._ir import Model, Operation, Param, PrimTy, Provider, Resource, Ty
+from ._ir import LiteralTy, Model, NullableTy, Operation, Param, PrimTy, Provider, Resource, Ty
 from ._naming import snake
 
 __all__ = ["Renderer"]
@@ -66,9 +66,9 @@ class Renderer:
 
 # -- views: per-template data computed from the IR ---------------------------------------
 
-_TYPING = ("Any", "Literal", "cast")
+_TYPING = ("Any", "Literal", "cast", "overload")
 _ABC = ("Mapping", "Sequence", "AsyncIterator")
-_CORE = ("FileTypes", "ResponseValidationError", "from_unix", "to_unix")
+_CORE = ("AsyncStream", "FileTypes", "ResponseValidationError", "from_unix", "to_unix")
 
 
 def imports(code: ModuleCode, *, typing: set[str], core: set[str]) -> list[str]:
@@ -142,6 +142,11 @@ def _returns(code: ModuleCode, op: Operation) -> tuple[str, str | None]:
             ann = "bytes"
         elif r.kind == "text":
             ann = "str"
+        elif r.kind == "sse":
+            code.uses.add("AsyncStream")
+            ann = f"AsyncStream[{code.ann(r.ty) if r.ty is not None else 'Any'}]"
+            if "[Any]" in ann:
+                code.uses.add("Any")
         else:
             ann = code.ann(r.ty) if r.ty is not None else "Any"
         if ann not in anns:
@@ -152,9 +157,63 @@ def _returns(code: ModuleCode, op: Operation) -> tuple[str, str | None]:
     return " | ".join(anns), None
 
 
+def _stream_switch(code: ModuleCode, op: Operation) -> tuple[Param, str, str, str] | None:
+    """The body field that turns on server-sent events (``stream``, ``stream_format``).
+
+    Returns (field, annotation that streams, annotation that does not, event annotation),
+    or ``None`` when the operation has no such switch.
+    """
+    if op.paging is not None or op.body is None or not op.body.fields:
+        return None
+    for p in op.body.fields:
+        nullable = isinstance(p.ty, NullableTy)
+        inner = p.ty.inner if isinstance(p.ty, NullableTy) else p.ty
+        none = " | None" if nullable else ""
+        if p.wire == "stream" and isinstance(inner, PrimTy) and inner.name == "bool":
+            on, off = "Literal[True]", f"Literal[False]{none}"
+        elif p.wire == "stream_format" and isinstance(inner, LiteralTy) and "sse" in inner.values:
+            rest = [v for v in inner.values if v != "sse"]
+            on = "Literal['sse']"
+            off = (f"Literal[{', '.join(repr(v) for v in rest)}]" if rest else "None") + (
+                none if rest else ""
+            )
+        else:
+            continue
+        events = next((r.events for r in op.success if r.events is not None), None)
+        if events is None:
+            events = next((r.ty for r in op.success if r.kind == "sse"), None)
+        event_ann = code.ann(events) if events is not None else "Any"
+        if event_ann == "Any":
+            code.uses.add("Any")
+        code.uses.update(("Literal", "overload", "AsyncStream"))
+        return p, on, off, event_ann
+    return None
+
+
+def _overloads(sig: list[str], switch: tuple[Param, str, str, str], returns: str) -> list[dict[str, Any]]:
+    """``@overload`` signatures: streaming on → ``AsyncStream[Event]``, off → the body, either → both."""
+    param, on, off, event = switch
+    prefix = f"{param.name}: "
+    at = next(i for i, line in enumerate(sig) if line.startswith(prefix))
+    stream = f"AsyncStream[{event}]"
+    on_sig = [*sig[:at], f"{param.name}: {on}", *sig[at + 1 :]]
+    off_line = f"{param.name}: {off}" if param.required else f"{param.name}: {off} | NotGiven = NOT_GIVEN"
+    off_sig = [*sig[:at], off_line, *sig[at + 1 :]]
+    return [
+        {"params": on_sig, "returns": stream},
+        {"params": off_sig, "returns": returns},
+        {"params": sig, "returns": f"{returns} | {stream}"},
+    ]
+
+
 def method_view(code: ModuleCode, op: Operation, parsers: dict[str, str]) -> dict[str, Any]:
     sig = _signature(code, op)
     returns, _ = _returns(code, op)
+    overloads: list[dict[str, Any]] = []
+    switch = _stream_switch(code, op) if returns not in ("Any", "None") else None
+    if switch is not None:
+        overloads = _overloads(sig, switch, returns)
+        returns = overloads[-1]["returns"]
     path = op.path_params
     query = [p for p in op.params if p.location == "query"]
     headers = [p for p in op.params if p.location == "header"]
@@ -194,6 +253,7 @@ def method_view(code: ModuleCode, op: Operation, parsers: dict[str, str]) -> dic
         "name": op.name,
         "is_async": op.paging is None,
         "params": sig,
+        "overloads": overloads,
         "returns": returns,
         "doc": doc,
         "body": body,
@@ -240,6 +300,8 @@ def op_ctor(code: ModuleCode, op: Operation, parsers: dict[str, str]) -> str:
         args.append(f"server={op.server!r}")
     if op.docs_url:
         args.append(f"docs_url={op.docs_url!r}")
+    if op.accept:
+        args.append(f"accept={op.accept!r}")
     return "Operation(" + ", ".join(args) + ")"
 
 

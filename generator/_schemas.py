@@ -116,7 +116,9 @@ class SchemaConverter:
             return ANY
         if "$ref" in s:
             ty = self.ref(s["$ref"], request=request)
-            if s.get("nullable") and not isinstance(ty, NullableTy):
+            target = self.doc.deref(s)
+            target_nullable = isinstance(target, dict) and self._types(target)[1]
+            if (s.get("nullable") or target_nullable) and not isinstance(ty, NullableTy):
                 ty = NullableTy(ty)
             return ty
         types, nullable = self._types(s)

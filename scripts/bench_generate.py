@@ -25,7 +25,9 @@ def _generate(provider: str) -> tuple[float, float]:
         t0 = time.perf_counter()
         subprocess.run(
             [sys.executable, "-m", "generator", "--provider", provider, "--out", out, "--force"],
-            cwd=ROOT, check=True, capture_output=True,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
         )
         elapsed = time.perf_counter() - t0
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

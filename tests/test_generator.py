@@ -163,8 +163,21 @@ def test_generator_exits_nonzero_on_wrong_hash(tmp_path):
     bad.write_text("openapi: 3.1.0\npaths: {}\n")
     env = {"POLVO_SPECS_MIRROR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     proc = subprocess.run(
-        [sys.executable, "-m", "generator", "--out", str(tmp_path / "out"), "--force", "--provider", "openai"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "generator",
+            "--out",
+            str(tmp_path / "out"),
+            "--force",
+            "--provider",
+            "openai",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert "openai 2.3.0 (specs/openai/2.3.0.toml)" in proc.stderr

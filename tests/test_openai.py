@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
+import subprocess
+import sys
+import textwrap
+import time
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from pathlib import Path
 
 import pytest
 from usepolvo.openai import OpenAIClient
 from usepolvo.openai.v2_3_0 import models as m
 
 from tests.servers.openai import SPEECH, OpenAIServer
-from usepolvo.core import AsyncStream
+from usepolvo.core import AsyncStream, RateLimitInfo
 from usepolvo.core._streaming import iter_sse
 
 
@@ -45,13 +50,16 @@ async def test_chat_completion_without_stream_is_json(client: OpenAIClient) -> N
 
 
 async def test_chat_completion_streams_typed_chunks(client: OpenAIClient, server: OpenAIServer) -> None:
-    stream: Any = await client.chat.create_chat_completion(
+    stream = await client.chat.create_chat_completion(
         model="gpt-test", messages=[{"role": "user", "content": "hi"}], stream=True
     )
     assert isinstance(stream, AsyncStream)
     chunks = [chunk async for chunk in stream]
     assert all(isinstance(c, m.CreateChatCompletionStreamResponse) for c in chunks)
-    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices[0].delta.content) == "Hello there"
+    assert (
+        "".join(c.choices[0].delta.content or "" for c in chunks if c.choices[0].delta.content)
+        == "Hello there"
+    )
     assert chunks[-1].choices[0].finish_reason == "stop"
     assert stream.last_event_id == "3"
     assert stream.closed and stream.response.is_closed
@@ -60,7 +68,7 @@ async def test_chat_completion_streams_typed_chunks(client: OpenAIClient, server
 
 
 async def test_breaking_early_closes_the_connection(client: OpenAIClient, server: OpenAIServer) -> None:
-    stream: Any = await client.chat.create_chat_completion(
+    stream = await client.chat.create_chat_completion(
         model="hold-open", messages=[{"role": "user", "content": "hi"}], stream=True
     )
     async for chunk in stream:
@@ -74,7 +82,7 @@ async def test_breaking_early_closes_the_connection(client: OpenAIClient, server
 
 
 async def test_async_with_and_aclose_close_the_stream(client: OpenAIClient, server: OpenAIServer) -> None:
-    stream: Any = await client.chat.create_chat_completion(
+    stream = await client.chat.create_chat_completion(
         model="hold-open", messages=[{"role": "user", "content": "hi"}], stream=True
     )
     async with stream:
@@ -149,3 +157,111 @@ async def test_sse_parser_follows_the_spec() -> None:
         ("message", "7", "", 1500),
         ("message", "7", "x", 1500),
     ]
+
+
+# -- optional headers, rate-limit headers, typed streams -----------------------------------
+
+
+async def test_organization_and_project_headers(
+    server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_ORG_ID", raising=False)
+    monkeypatch.delenv("OPENAI_PROJECT_ID", raising=False)
+    async with OpenAIClient(api_key="sk-test", base_url=server.url) as plain:
+        await plain.models.list_models()
+    async with OpenAIClient(
+        api_key="sk-test", base_url=server.url, organization="org-kw", project="proj_kw"
+    ) as explicit:
+        await explicit.models.list_models()
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-env")
+    monkeypatch.setenv("OPENAI_PROJECT_ID", "proj_env")
+    async with OpenAIClient(api_key="sk-test", base_url=server.url) as from_env:
+        await from_env.models.list_models()
+    async with OpenAIClient(api_key="sk-test", base_url=server.url, project="proj_kw") as mixed:
+        await mixed.models.list_models()
+    seen = [
+        (r.headers.get("openai-organization"), r.headers.get("openai-project"))
+        for r in server.requests_for("GET", "/v1/models")
+    ]
+    assert seen == [
+        (None, None),
+        ("org-kw", "proj_kw"),
+        ("org-env", "proj_env"),
+        ("org-env", "proj_kw"),
+    ]
+
+
+async def test_rate_limit_buckets_are_exposed(client: OpenAIClient) -> None:
+    before = time.time()
+    await client.models.list_models()
+    info = client.last_rate_limit
+    assert isinstance(info, RateLimitInfo)
+    requests, tokens = info.buckets["requests"], info.buckets["tokens"]
+    assert (requests.limit, requests.remaining, requests.used, requests.resource) == (500, 499, 1, "requests")
+    assert (tokens.limit, tokens.remaining, tokens.used, tokens.resource) == (30000, 29000, 1000, "tokens")
+    assert (info.limit, info.remaining) == (500, 499)  # the requests budget at the top level
+    assert requests.reset is not None and tokens.reset is not None
+    soon = datetime.datetime.fromtimestamp(before, tz=datetime.timezone.utc)
+    assert datetime.timedelta(0) < requests.reset - soon < datetime.timedelta(seconds=5)
+    assert datetime.timedelta(seconds=61) < tokens.reset - soon < datetime.timedelta(seconds=70)
+
+
+async def test_status_error_carries_rate_limit(client: OpenAIClient) -> None:
+    from usepolvo.core import NotFoundError
+
+    with pytest.raises(NotFoundError) as caught:
+        await client.models.retrieve_model("no-such-model")
+    info = caught.value.rate_limit
+    assert info is not None and info.buckets["tokens"].remaining == 29000
+
+
+def test_stream_true_is_typed_as_a_stream_of_events(tmp_path: Path) -> None:
+    """mypy sees ``stream=True`` as ``AsyncStream[Event]`` and the default as the body."""
+    snippet = tmp_path / "typed_streams.py"
+    snippet.write_text(
+        textwrap.dedent(
+            """
+        from typing import assert_type
+
+        from usepolvo.core import AsyncStream
+        from usepolvo.openai import OpenAIClient
+        from usepolvo.openai.v2_3_0.models import (
+            CreateChatCompletionResponse,
+            CreateChatCompletionStreamResponse,
+            SpeechAudioDeltaEvent,
+            SpeechAudioDoneEvent,
+        )
+
+
+        async def check(ai: OpenAIClient, flag: bool) -> None:
+            s = await ai.chat.create_chat_completion(model="m", messages=[], stream=True)
+            assert_type(s, AsyncStream[CreateChatCompletionStreamResponse])
+            async for chunk in s:
+                assert_type(chunk, CreateChatCompletionStreamResponse)
+            r = await ai.chat.create_chat_completion(model="m", messages=[])
+            assert_type(r, CreateChatCompletionResponse)
+            r = await ai.chat.create_chat_completion(model="m", messages=[], stream=False)
+            assert_type(r, CreateChatCompletionResponse)
+            e = await ai.chat.create_chat_completion(model="m", messages=[], stream=flag)
+            assert_type(e, CreateChatCompletionResponse | AsyncStream[CreateChatCompletionStreamResponse])
+            a = await ai.audio.create_speech(model="m", input="x", voice="alloy", stream_format="sse")
+            assert_type(a, AsyncStream[SpeechAudioDeltaEvent | SpeechAudioDoneEvent])
+            b = await ai.audio.create_speech(model="m", input="x", voice="alloy")
+            assert_type(b, bytes)
+        """
+        )
+    )
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "mypy"),
+            "--config-file",
+            str(root / "pyproject.toml"),
+            str(snippet),
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]

@@ -188,9 +188,11 @@ async def test_default_headers(stripe_server: StripeServer, client: StripeClient
 async def test_request_options_headers_and_api_version(
     stripe_server: StripeServer, client: StripeClient
 ) -> None:
-    await client.customers.retrieve_customer(
-        "cus_00001", request_options={"api_version": "2022-11-15", "headers": {"Stripe-Account": "acct_1"}}
-    )
+    with pytest.warns(UserWarning, match="pinned version 2023-08-16"):  # ApiVersionWarning
+        await client.customers.retrieve_customer(
+            "cus_00001",
+            request_options={"api_version": "2022-11-15", "headers": {"Stripe-Account": "acct_1"}},
+        )
     (request,) = stripe_server.requests
     assert request.header("Stripe-Version") == "2022-11-15"
     assert request.header("Stripe-Account") == "acct_1"

@@ -9,6 +9,8 @@
 - ``GET /v1/files``: a cursor list (``limit``, ``after``) over ``files`` file objects.
 - ``POST /v1/audio/speech``: ``audio/mpeg`` bytes (``SPEECH``).
 
+JSON answers carry OpenAI-style ``x-ratelimit-*-requests``/``-tokens`` headers.
+
 Every request is recorded in ``requests``. The server binds 127.0.0.1 on a free port and
 serves from a background thread; :meth:`OpenAIServer.stop` shuts it down.
 """
@@ -25,9 +27,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["SPEECH", "OpenAIServer", "Part", "Recorded"]
+__all__ = ["RATE_LIMIT_HEADERS", "SPEECH", "OpenAIServer", "Part", "Recorded"]
 
 SPEECH = bytes(range(256)) * 4 + b"\x00\xff ID3 end"
+
+#: sent with every JSON answer, the way OpenAI reports its request and token budgets
+RATE_LIMIT_HEADERS = {
+    "x-ratelimit-limit-requests": "500",
+    "x-ratelimit-remaining-requests": "499",
+    "x-ratelimit-reset-requests": "120ms",
+    "x-ratelimit-limit-tokens": "30000",
+    "x-ratelimit-remaining-tokens": "29000",
+    "x-ratelimit-reset-tokens": "1m2s",
+}
 
 
 @dataclass
@@ -74,7 +86,9 @@ class OpenAIServer:
         httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         httpd.daemon_threads = True
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -137,7 +151,11 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         rec = Recorded(
-            self.command, parts.path, parse_qs(parts.query), {k.lower(): v for k, v in self.headers.items()}, body
+            self.command,
+            parts.path,
+            parse_qs(parts.query),
+            {k.lower(): v for k, v in self.headers.items()},
+            body,
         )
         self.owner.record(rec)
         return rec
@@ -148,6 +166,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("x-request-id", "req_test")
+        for name, value in RATE_LIMIT_HEADERS.items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 
@@ -161,10 +181,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(401, {"error": {"message": "bad key", "type": "invalid_request_error"}})
             return
         if rec.path == "/v1/models":
-            self._json(200, {"object": "list", "data": [
-                {"id": "gpt-test", "object": "model", "created": 1_700_000_000, "owned_by": "openai"},
-                {"id": "tts-test", "object": "model", "created": 1_700_000_001, "owned_by": "system"},
-            ]})
+            self._json(
+                200,
+                {
+                    "object": "list",
+                    "data": [
+                        {"id": "gpt-test", "object": "model", "created": 1_700_000_000, "owned_by": "openai"},
+                        {"id": "tts-test", "object": "model", "created": 1_700_000_001, "owned_by": "system"},
+                    ],
+                },
+            )
         elif rec.path == "/v1/files":
             limit = int(rec.query.get("limit", ["10"])[0])
             after = rec.query.get("after", [None])[0]
@@ -172,11 +198,17 @@ class _Handler(BaseHTTPRequestHandler):
             start = 0
             if after is not None:
                 start = next(i for i, f in enumerate(ids) if f["id"] == after) + 1
-            page = ids[start:start + limit]
-            self._json(200, {
-                "object": "list", "data": page, "has_more": start + limit < len(ids),
-                "first_id": page[0]["id"] if page else None, "last_id": page[-1]["id"] if page else None,
-            })
+            page = ids[start : start + limit]
+            self._json(
+                200,
+                {
+                    "object": "list",
+                    "data": page,
+                    "has_more": start + limit < len(ids),
+                    "first_id": page[0]["id"] if page else None,
+                    "last_id": page[-1]["id"] if page else None,
+                },
+            )
         else:
             self._json(404, {"error": {"message": f"no route {rec.path}"}})
 
@@ -198,13 +230,23 @@ class _Handler(BaseHTTPRequestHandler):
     def _chat(self, rec: Recorded) -> None:
         body = json.loads(rec.body)
         if not body.get("stream"):
-            self._json(200, {
-                "id": "chatcmpl-1", "object": "chat.completion", "created": 1_700_000_000, "model": body["model"],
-                "choices": [{
-                    "index": 0, "finish_reason": "stop", "logprobs": None,
-                    "message": {"role": "assistant", "content": "Hello there", "refusal": None},
-                }],
-            })
+            self._json(
+                200,
+                {
+                    "id": "chatcmpl-1",
+                    "object": "chat.completion",
+                    "created": 1_700_000_000,
+                    "model": body["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "logprobs": None,
+                            "message": {"role": "assistant", "content": "Hello there", "refusal": None},
+                        }
+                    ],
+                },
+            )
             return
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
@@ -249,16 +291,26 @@ class _Handler(BaseHTTPRequestHandler):
         parts = []
         for part in msg.iter_parts():
             payload = part.get_payload(decode=True)
-            parts.append(Part(
-                part.get_param("name", header="content-disposition") or "",  # type: ignore[arg-type]
-                part.get_filename(),
-                part.get("Content-Type"),
-                payload if isinstance(payload, bytes) else b"",
-            ))
+            parts.append(
+                Part(
+                    part.get_param("name", header="content-disposition") or "",  # type: ignore[arg-type]
+                    part.get_filename(),
+                    part.get("Content-Type"),
+                    payload if isinstance(payload, bytes) else b"",
+                )
+            )
         self.owner.uploads.append(parts)
         by_name = {p.name: p for p in parts}
         f = by_name.get("file")
-        self._json(200, {
-            "id": "file-new", "object": "file", "bytes": len(f.data) if f else 0, "created_at": 1_700_000_000,
-            "filename": f.filename if f else "", "purpose": by_name["purpose"].data.decode(), "status": "uploaded",
-        })
+        self._json(
+            200,
+            {
+                "id": "file-new",
+                "object": "file",
+                "bytes": len(f.data) if f else 0,
+                "created_at": 1_700_000_000,
+                "filename": f.filename if f else "",
+                "purpose": by_name["purpose"].data.decode(),
+                "status": "uploaded",
+            },
+        )

@@ -3,7 +3,8 @@
 Generated code imports from here; users import errors, sentinels and the paginator types.
 """
 
-from ._client import BaseClient, RequestOptions
+from ._auth import Auth, GitHubAppAuth, TokenAuth
+from ._client import BaseClient, ClientOptions, RequestOptions
 from ._config import ProviderConfig
 from ._errors import (
     APIConnectionError,
@@ -27,9 +28,11 @@ from ._models import BaseModel, extra, from_unix, invalid, to_unix
 from ._multipart import FileTypes
 from ._operation import Operation, ResponseSpec
 from ._pagination import AsyncPaginator, Page
+from ._ratelimit import RateLimitInfo
 from ._retry import RetryPolicy
 from ._streaming import AsyncStream
 from ._types import NOT_GIVEN, NotGiven
+from ._warnings import ApiVersionWarning
 
 __all__ = [
     "NOT_GIVEN",
@@ -37,15 +40,19 @@ __all__ = [
     "APIError",
     "APIStatusError",
     "APITimeoutError",
+    "ApiVersionWarning",
     "AsyncPaginator",
     "AsyncStream",
+    "Auth",
     "AuthenticationError",
     "BadRequestError",
     "BaseClient",
     "BaseModel",
+    "ClientOptions",
     "ConfigurationError",
     "ConflictError",
     "FileTypes",
+    "GitHubAppAuth",
     "InternalServerError",
     "Limiter",
     "NotFoundError",
@@ -56,10 +63,12 @@ __all__ = [
     "PolvoError",
     "ProviderConfig",
     "RateLimitError",
+    "RateLimitInfo",
     "RequestOptions",
     "ResponseSpec",
     "ResponseValidationError",
     "RetryPolicy",
+    "TokenAuth",
     "UnprocessableEntityError",
     "extra",
     "from_unix",

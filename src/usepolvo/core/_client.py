@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, TypeVar, cast
 from urllib.parse import urlencode
 
+from ._auth import Auth
 from ._config import ProviderConfig
 from ._encoding import encode_form, encode_path, encode_query, to_jsonable
 from ._errors import (
@@ -48,8 +49,9 @@ if TYPE_CHECKING:
     import httpx
 
     from ._pagination import AsyncPaginator
+    from ._ratelimit import RateLimitInfo
 
-__all__ = ["BaseClient", "RequestOptions"]
+__all__ = ["BaseClient", "ClientOptions", "RequestOptions"]
 
 _T = TypeVar("_T")
 _Self = TypeVar("_Self", bound="BaseClient")
@@ -76,6 +78,23 @@ class RequestOptions(TypedDict, total=False):
     api_version: str
 
 
+class ClientOptions(TypedDict, total=False):
+    """The keyword arguments of :class:`BaseClient`, for the signatures of generated clients
+    (``**options: Unpack[ClientOptions]``); see :class:`BaseClient` for their meaning."""
+
+    base_url: str | None
+    timeout: float
+    connect_timeout: float
+    total_timeout: float | None
+    max_retries: int | RetryPolicy
+    max_concurrency: int | NotGiven | None
+    rate_limit: float | tuple[float, float] | NotGiven | None
+    limiter: Limiter | None
+    default_headers: Mapping[str, str] | None
+    http_client: httpx.AsyncClient | None
+    auth: Auth | None
+
+
 class BaseClient:
     """Shared machinery of all provider clients. Subclasses set ``_config``.
 
@@ -89,6 +108,13 @@ class BaseClient:
       (backoff bounds, the longest server-advised wait honoured);
     - ``timeout`` (read/write, per attempt), ``connect_timeout`` (per attempt),
       ``total_timeout`` (per call, everything included; ``None``: unbounded).
+
+    Credentials: ``api_key`` (or a provider alias such as GitHub's ``token``; default from
+    the provider's env vars), or ``auth=`` an :class:`~usepolvo.core.Auth` (e.g.
+    :class:`~usepolvo.core.GitHubAppAuth`, signing each request with a refreshed token).
+    ``provider_options`` carries the generated subclass's own keywords (key aliases,
+    optional headers such as OpenAI's ``organization``). ``client.last_rate_limit`` is the
+    server's ``x-ratelimit-*`` budget from the last response.
     """
 
     _config: ClassVar[ProviderConfig]
@@ -107,13 +133,28 @@ class BaseClient:
         limiter: Limiter | None = None,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
+        auth: Auth | None = None,
+        provider_options: Mapping[str, str | None] | None = None,
     ) -> None:
         cfg = self._config
-        key = api_key if api_key is not None else _first_env(cfg.api_key_env)
-        if not key:
+        options = provider_options or {}
+        key = _key_from_aliases(cfg, api_key, options)
+        self._auth: Auth | None = None
+        if auth is not None:
+            if key is not None:
+                raise ConfigurationError("pass either api_key= or auth=, not both")
+            key = auth.static_key()
+            if key is None:
+                self._auth = auth  # per request, in send(); the static path is untouched
+        if key is None and self._auth is None:
+            key = _first_env(cfg.api_key_env)
+        if not key and self._auth is None:
             names = " or ".join(cfg.api_key_env)
-            raise ConfigurationError(f"{cfg.client_name} needs an API key: pass api_key=... or set {names}")
+            kwargs = " or ".join(f"{k}=..." for k in ("api_key", *cfg.api_key_aliases, "auth"))
+            raise ConfigurationError(f"{cfg.client_name} needs an API key: pass {kwargs} or set {names}")
+        key = key or ""
         self._api_key = key
+        self._rate_seen: tuple[Mapping[str, str], float] | None = None
         url = base_url or os.environ.get(cfg.base_url_env) or cfg.base_url
         self._custom_base_url = url != cfg.base_url
         self.base_url = url.rstrip("/")
@@ -126,9 +167,16 @@ class BaseClient:
             "User-Agent": f"usepolvo ({cfg.name} {cfg.spec_version})",
             "Accept": "application/json",
         }
-        headers.update(self._auth_headers(key))
+        if self._auth is None:
+            headers.update(self._auth_headers(key))
         if cfg.version_header and cfg.api_version:
             headers[cfg.version_header] = cfg.api_version
+        for kwarg, header, env in cfg.optional_headers:
+            value = options.get(kwarg)
+            if value is None and env:
+                value = os.environ.get(env)
+            if value:
+                headers[header] = value
         if default_headers:
             headers.update(default_headers)
         self._headers = headers
@@ -178,6 +226,20 @@ class BaseClient:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_key='***')"
 
+    @property
+    def last_rate_limit(self) -> RateLimitInfo | None:
+        """The rate-limit budget the last response reported (``x-ratelimit-*``), or ``None``.
+
+        (Not ``rate_limit``: that is the client-side limit argument, and GitHub's
+        ``rate_limit`` resource.)
+        """
+        seen = self._rate_seen
+        if seen is None:
+            return None
+        from ._ratelimit import parse_rate_limit
+
+        return parse_rate_limit(seen[0], seen[1])
+
     # -- lifecycle ---------------------------------------------------------------------
 
     async def __aenter__(self: _Self) -> _Self:
@@ -208,6 +270,8 @@ class BaseClient:
             timeout=httpx.Timeout(self.timeout, connect=self.connect_timeout),
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=100),
             follow_redirects=True,
+            # the static headers live on our own pool once, instead of being merged per request
+            headers=self._headers,
         )
         return self._http
 
@@ -239,19 +303,26 @@ class BaseClient:
             if request_options and "query" in request_options:
                 pairs.extend(encode_query(request_options["query"]))
             if pairs:
-                url = f"{url}?{urlencode(pairs)}"
-        hdrs = dict(self._headers)
+                url = f"{url}{'&' if '?' in url else '?'}{urlencode(pairs)}"  # `/x?beta=true` routes
+        # On a pool we created, the static headers are its defaults; a caller's pool gets
+        # them on every request.
+        hdrs = {} if self._owns_http else dict(self._headers)
+        if op.accept is not None:  # a vendor media type (raw, diff, octocat-stream…)
+            hdrs["Accept"] = op.accept
         if headers:
             for name, value in headers.items():
                 if value is not None and not _not_given(value):
-                    hdrs[name] = str(value).lower() if isinstance(value, bool) else str(value)
+                    hdrs[name] = _header_value(value)
         cfg = self._config
         if cfg.idempotency_header and op.method == "POST":
             key = (request_options or {}).get("idempotency_key") or str(uuid.uuid4())
             hdrs[cfg.idempotency_header] = key
         if request_options:
             if "api_version" in request_options and cfg.version_header:
-                hdrs[cfg.version_header] = request_options["api_version"]
+                version = request_options["api_version"]
+                hdrs[cfg.version_header] = version
+                if version != cfg.api_version:
+                    _warn_api_version(cfg, version)
             if "headers" in request_options:
                 hdrs.update(request_options["headers"])
         content: bytes | None = None
@@ -305,7 +376,9 @@ class BaseClient:
             return self.parse_response(op, response)
         response = await self.send(op, request, request_options, stream=True)
         if _is_event_stream(response):
-            return self.parse_response(op, response)
+            from ._streaming import AsyncStream
+
+            return AsyncStream(response, op.response_for(response.status_code).event_parser)
         try:
             await response.aread()
         finally:
@@ -355,7 +428,11 @@ class BaseClient:
         request is safe to repeat; a 429/403 rate limit or a spent ``x-ratelimit-*`` budget
         pauses every request of the client. The error of the last attempt is raised with its
         ``attempts`` count; a ``total_timeout`` bounds the whole call, waits included.
+        With a dynamic ``auth=`` the request is signed first, unless it has its own
+        ``Authorization``.
         """
+        if self._auth is not None and "authorization" not in request.headers:
+            request.headers["Authorization"] = await self._auth.authorization(self)
         policy = self.retry
         total = self.total_timeout
         if options:
@@ -416,6 +493,7 @@ class BaseClient:
                 # slips out between this answer and the pause it orders.
                 status = outcome = response.status_code
                 headers = response.headers
+                self._rate_seen = (headers, time.time())  # parsed only if client.last_rate_limit is read
                 advice = retry_after(headers) if status >= 400 else None
                 reset = budget_reset(headers)
                 if reset is not None:  # a spent budget: hold everyone until it resets
@@ -528,7 +606,7 @@ class BaseClient:
     def parse_response(self, op: Operation, response: httpx.Response) -> Any:
         """Read a success body the way the spec documents it for that status."""
         spec = op.response_for(response.status_code)
-        if spec.kind == "sse" or _is_event_stream(response):
+        if spec.kind == "sse" or (op.streams and _is_event_stream(response)):
             from ._streaming import AsyncStream
 
             return AsyncStream(response, spec.event_parser)
@@ -555,9 +633,9 @@ class BaseClient:
 
 def _wants_stream(op: Operation, body: Any) -> bool:
     """Whether to read the response lazily: it may be a stream of server-sent events."""
-    if any(spec.kind == "sse" for spec in op.responses.values()):
+    if op.streams:
         return True
-    if isinstance(body, Mapping):
+    if isinstance(body, Mapping) and ("stream" in body or "stream_format" in body):
         return body.get("stream") is True or body.get("stream_format") == "sse"
     return False
 
@@ -565,6 +643,29 @@ def _wants_stream(op: Operation, body: Any) -> bool:
 def _is_event_stream(response: httpx.Response) -> bool:
     ctype: str = response.headers.get("content-type", "")
     return ctype.split(";", 1)[0].strip().lower() == "text/event-stream"
+
+
+def _key_from_aliases(
+    cfg: ProviderConfig, api_key: str | None, options: Mapping[str, str | None]
+) -> str | None:
+    """``api_key=`` or one of its provider aliases (GitHub's ``token=``)."""
+    key = api_key
+    for alias in cfg.api_key_aliases:
+        value = options.get(alias)
+        if value is not None:
+            if key is not None and key != value:
+                raise ConfigurationError(f"pass either api_key= or {alias}=, not both")
+            key = value
+    return key
+
+
+def _header_value(value: Any) -> str:
+    """A header parameter the OpenAPI ``simple`` way: ``true``, ``a,b`` for lists."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (list, tuple)):
+        return ",".join(_header_value(v) for v in value)
+    return str(value)
 
 
 def _first_env(names: tuple[str, ...]) -> str | None:
@@ -682,3 +783,17 @@ else:  # pragma: no cover - Python 3.10
 
     async def _within(seconds: float, awaitable: Awaitable[_T]) -> _T:
         return await asyncio.wait_for(awaitable, seconds)
+
+
+def _warn_api_version(cfg: ProviderConfig, version: str) -> None:
+    import warnings
+
+    from ._warnings import ApiVersionWarning
+
+    warnings.warn(
+        f"request_options['api_version'] sends {cfg.version_header}: {version} for this call, but "
+        f"{cfg.client_name}'s typed parameters and models follow the pinned version {cfg.api_version}; "
+        f"responses may not match them (use a client generated for {version} where one is pinned)",
+        ApiVersionWarning,
+        stacklevel=3,
+    )

@@ -16,9 +16,14 @@ class ProviderConfig:
     only the server's signals), ``rate_limit_test`` instead when the key starts with one of
     ``test_key_prefixes`` (Stripe's test mode); reads (GET/HEAD/OPTIONS) cost one point and
     other methods ``write_cost`` points (GitHub's secondary limit).
+
+    Constructor extras: ``api_key_aliases`` are other names of ``api_key=`` (GitHub's
+    ``token=``); ``optional_headers`` are ``(keyword, header, env var or None)`` triples, each
+    a constructor keyword sent as that header on every request, defaulting to the variable.
     """
 
     __slots__ = (
+        "api_key_aliases",
         "api_key_env",
         "api_version",
         "auth",
@@ -28,6 +33,7 @@ class ProviderConfig:
         "idempotency_header",
         "max_concurrency",
         "name",
+        "optional_headers",
         "rate_limit",
         "rate_limit_test",
         "rate_period",
@@ -58,6 +64,8 @@ class ProviderConfig:
         rate_period: float = 1.0,
         test_key_prefixes: tuple[str, ...] = (),
         write_cost: float = 1.0,
+        api_key_aliases: tuple[str, ...] = (),
+        optional_headers: tuple[tuple[str, str, str | None], ...] = (),
     ) -> None:
         self.name = name
         self.client_name = client_name
@@ -76,6 +84,8 @@ class ProviderConfig:
         self.rate_period = rate_period
         self.test_key_prefixes = tuple(test_key_prefixes)
         self.write_cost = write_cost
+        self.api_key_aliases = tuple(api_key_aliases)
+        self.optional_headers = tuple(optional_headers)
 
     def __repr__(self) -> str:
         return f"<ProviderConfig {self.name} {self.spec_version}>"

@@ -7,8 +7,12 @@ or branch on them without re-reading the response. Messages never contain creden
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._ratelimit import RateLimitInfo
 
 __all__ = [
     "APIConnectionError",
@@ -74,7 +78,8 @@ class APIStatusError(APIError):
     """The API answered with a non-success HTTP status.
 
     ``body`` is the decoded JSON body (or text when it is not JSON); ``error`` is the body
-    parsed into the spec's error model when one is declared.
+    parsed into the spec's error model when one is declared; ``rate_limit`` the rate-limit
+    budget the response reported (a :class:`RateLimitInfo`, or ``None``).
     """
 
     status_code: int
@@ -100,9 +105,17 @@ class APIStatusError(APIError):
         self.headers = headers
         self.error = error
         self.attempts = attempts
+        self._received = time.time()
         rid = f", request id {request_id}" if request_id else ""
         tries = f", after {attempts} attempts" if attempts > 1 else ""
         super().__init__(f"{status_code} from {method} {url}{rid}{tries}: {message}")
+
+    @property
+    def rate_limit(self) -> RateLimitInfo | None:
+        """The ``x-ratelimit-*`` budget reported with this error (``None``: none reported)."""
+        from ._ratelimit import parse_rate_limit
+
+        return parse_rate_limit(self.headers, self._received) if self.headers else None
 
 
 class BadRequestError(APIStatusError):

@@ -27,7 +27,7 @@ FileTypes = Union[
     tuple[str, FileContent, str],
 ]
 
-_FilePart = tuple[str, tuple[str, bytes, str]]
+_FilePart = tuple[str, tuple[Union[str, None], bytes, Union[str, None]]]
 
 
 def _is_file(value: Any) -> bool:
@@ -87,4 +87,10 @@ def split_multipart(body: Mapping[str, Any]) -> tuple[dict[str, Any], list[_File
             data[key] = [*prev, text] if isinstance(prev, list) else [prev, text]
         else:
             data[key] = text
+    if not files and data:
+        # httpx sends a body without file parts as urlencoded: keep it multipart/form-data
+        for key, value in data.items():
+            for text in value if isinstance(value, list) else [value]:
+                files.append((key, (None, text.encode(), None)))
+        data = {}
     return data, files

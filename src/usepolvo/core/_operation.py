@@ -28,7 +28,9 @@ class ResponseSpec:
 
     __slots__ = ("events", "kind", "parser")
 
-    def __init__(self, kind: ResponseKind, parser: Parser | None = None, *, events: Parser | None = None) -> None:
+    def __init__(
+        self, kind: ResponseKind, parser: Parser | None = None, *, events: Parser | None = None
+    ) -> None:
         self.kind = kind
         self.parser = parser
         self.events = events
@@ -50,10 +52,13 @@ class Operation:
 
     ``responses`` maps ``"200"``, ``"2XX"`` or ``"default"`` to a :class:`ResponseSpec`;
     ``error`` parses error bodies into the spec's error model when one is declared.
-    ``paging`` names the pagination style of list operations (see ``_pagination``).
+    ``paging`` names the pagination style of list operations (see ``_pagination``);
+    ``accept`` the ``Accept`` header when the success body is not plain JSON (GitHub's
+    ``application/vnd.github.raw``, ``application/octocat-stream``…).
     """
 
     __slots__ = (
+        "accept",
         "body",
         "docs_url",
         "error",
@@ -66,6 +71,7 @@ class Operation:
         "query_styles",
         "responses",
         "server",
+        "streams",
     )
 
     def __init__(
@@ -83,6 +89,7 @@ class Operation:
         paging: str | None = None,
         server: str | None = None,
         docs_url: str | None = None,
+        accept: str | None = None,
     ) -> None:
         self.name = name
         self.method = method
@@ -92,10 +99,13 @@ class Operation:
         self.query_styles = query_styles or {}
         self.body = body
         self.responses = responses or {}
+        #: whether a response is documented as ``text/event-stream`` (decided once, not per call)
+        self.streams = any(s.kind == "sse" or s.events is not None for s in self.responses.values())
         self.error = error
         self.paging = paging
         self.server = server
         self.docs_url = docs_url
+        self.accept = accept
 
     def response_for(self, status: int) -> ResponseSpec:
         """The reader for a success status; JSON when the spec documents nothing."""
@@ -106,11 +116,6 @@ class Operation:
         if status == 204:
             return _EMPTY
         return responses.get("default") or _JSON
-
-    @property
-    def streams(self) -> bool:
-        """Whether a success response is documented as ``text/event-stream``."""
-        return any(s.kind == "sse" or s.events is not None for s in self.responses.values())
 
     def __repr__(self) -> str:
         return f"<Operation {self.name}: {self.method} {self.path}>"

@@ -168,7 +168,9 @@ class AsyncPaginator(Generic[T]):
             raw = loads(response.content) if response.content else None
         except ValueError as exc:
             raise APIConnectionError(
-                f"{op.name}: response body is not valid JSON ({exc})", method=op.method, url=str(response.url.path)
+                f"{op.name}: response body is not valid JSON ({exc})",
+                method=op.method,
+                url=str(response.url.path),
             ) from None
         base, _, key = self._style.partition(":")
         items_raw: Any
@@ -181,7 +183,9 @@ class AsyncPaginator(Generic[T]):
             has_more = nxt is not None
         else:
             if not isinstance(raw, dict):
-                raise ResponseValidationError(f"expected a list object, got {type(raw).__name__}", path=op.name)
+                raise ResponseValidationError(
+                    f"expected a list object, got {type(raw).__name__}", path=op.name
+                )
             items_raw = raw.get("data") or []
             has_more = bool(raw.get("has_more"))
             if has_more:

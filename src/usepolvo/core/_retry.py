@@ -183,6 +183,9 @@ def parse_duration(text: str) -> float | None:
 
 def budget_reset(headers: Mapping[str, str], now: float | None = None) -> float | None:
     """Seconds until a spent rate-limit budget (``*-remaining: 0``) resets, or ``None``."""
+    raw = getattr(headers, "raw", None)
+    if raw is not None and not any(b"remaining" in name.lower() for name, _ in raw):
+        return None  # the common case: no budget headers at all (one pass over raw names)
     wait: float | None = None
     for remaining, reset in _BUDGETS:
         left = headers.get(remaining)

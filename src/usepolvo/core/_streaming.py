@@ -36,7 +36,9 @@ class ServerSentEvent:
 
     __slots__ = ("data", "event", "id", "retry")
 
-    def __init__(self, data: str, event: str = "message", id: str | None = None, retry: int | None = None) -> None:
+    def __init__(
+        self, data: str, event: str = "message", id: str | None = None, retry: int | None = None
+    ) -> None:
         self.data = data
         self.event = event
         self.id = id
@@ -111,7 +113,8 @@ class AsyncStream(Generic[T]):
             except ValueError:
                 req = self.response.request
                 raise APIConnectionError(
-                    f"event data is not valid JSON: {sse.data[:100]!r}", method=req.method,
+                    f"event data is not valid JSON: {sse.data[:100]!r}",
+                    method=req.method,
                     url=f"{req.url.scheme}://{req.url.netloc.decode()}{req.url.path}",
                 ) from None
             if sse.event == "error" or (isinstance(data, dict) and set(data) == {"error"}):
@@ -124,7 +127,9 @@ class AsyncStream(Generic[T]):
             except ResponseValidationError:
                 raise
             except Exception as exc:  # report which event failed
-                raise ResponseValidationError(f"{type(exc).__name__}: {exc}", path=f"event {sse.event!r}") from exc
+                raise ResponseValidationError(
+                    f"{type(exc).__name__}: {exc}", path=f"event {sse.event!r}"
+                ) from exc
             yield item
 
     async def __anext__(self) -> T:

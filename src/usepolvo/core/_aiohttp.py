@@ -1,0 +1,125 @@
+"""An httpx transport that sends through aiohttp (``pip install 'usepolvo[aiohttp]'``).
+
+The client keeps speaking httpx (requests, responses, errors, timeouts), so every feature
+works unchanged; only the wire work moves to aiohttp's C-accelerated HTTP parser, which on
+our benchmark costs far less CPU per request than httpcore + h11. Select it with
+``StripeClient(transport="aiohttp")`` (or any client), or ``POLVO_TRANSPORT=aiohttp``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from ._errors import ConfigurationError
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["AiohttpTransport"]
+
+# aiohttp computes these itself from the body and URL it is given
+_SKIP = frozenset({b"host", b"content-length", b"transfer-encoding"})
+
+
+def _aiohttp() -> Any:
+    try:
+        import aiohttp
+    except ImportError:
+        raise ConfigurationError(
+            "the aiohttp transport needs aiohttp: pip install 'usepolvo[aiohttp]'"
+        ) from None
+    return aiohttp
+
+
+class _Body(httpx.AsyncByteStream):
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        aiohttp = _aiohttp()
+        try:
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+        except aiohttp.ClientPayloadError as exc:
+            raise httpx.RemoteProtocolError(f"truncated or corrupt body: {exc}") from exc
+        except aiohttp.ClientConnectionError as exc:
+            raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
+        except asyncio.TimeoutError as exc:
+            raise httpx.ReadTimeout("timed out reading the body") from exc
+
+    async def aclose(self) -> None:
+        self._response.release()
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """One aiohttp session (connection pool) per transport, created on first request."""
+
+    def __init__(self, *, max_connections: int = 0, keepalive_timeout: float = 15.0) -> None:
+        _aiohttp()  # fail at construction, with the install hint, not on the first request
+        self._limit = max_connections
+        self._keepalive = keepalive_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            aiohttp = _aiohttp()
+            connector = aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=self._keepalive)
+            # httpx decodes content-encoding itself and sets every header it wants
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                auto_decompress=False,
+                skip_auto_headers=("User-Agent", "Accept-Encoding"),
+            )
+        return self._session
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        aiohttp = _aiohttp()
+        session = self._get_session()
+        t = request.extensions.get("timeout") or {}
+        timeout = aiohttp.ClientTimeout(
+            total=None, connect=t.get("connect"), sock_connect=t.get("connect"), sock_read=t.get("read")
+        )
+        headers = [
+            (k.decode("latin-1"), v.decode("latin-1"))
+            for k, v in request.headers.raw
+            if k.lower() not in _SKIP
+        ]
+        body = await request.aread()
+        try:
+            response = await session.request(
+                request.method,
+                str(request.url),
+                headers=headers,
+                data=body or None,
+                allow_redirects=False,
+                timeout=timeout,
+                compress=None,
+            )
+        except aiohttp.ClientConnectorError as exc:
+            raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from exc
+        except aiohttp.ServerTimeoutError as exc:
+            raise httpx.ReadTimeout(str(exc) or "timed out", request=request) from exc
+        except asyncio.TimeoutError as exc:
+            raise httpx.ConnectTimeout("timed out connecting", request=request) from exc
+        except aiohttp.ClientPayloadError as exc:
+            raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+        except aiohttp.ClientConnectionError as exc:
+            raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from exc
+        except aiohttp.ClientResponseError as exc:
+            raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+        return httpx.Response(
+            status_code=response.status,
+            headers=list(response.raw_headers),
+            stream=_Body(response),
+            request=request,
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()},
+        )
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

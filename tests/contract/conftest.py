@@ -1,0 +1,1 @@
+"""Contract tests share the parsed specs (loaded once per session)."""
