@@ -22,8 +22,13 @@ generate: venv
 seed: generate
 	$(PYTHON) examples/seed.py
 
+# The suite runs on the default httpx transport, then the wire-level tests again on the
+# aiohttp transport (static checks, generator and in-process contract tests don't touch it).
 test: generate
 	$(PYTHON) -m pytest -q
+	POLVO_TRANSPORT=aiohttp $(PYTHON) -m pytest -q -p no:cacheprovider --ignore=tests/test_static.py \
+		--ignore=tests/contract --ignore=tests/test_generator.py --ignore=tests/test_api_diff.py \
+		--ignore=tests/test_spec_pins.py
 
 lint: venv
 	$(BIN)/ruff check src generator tests examples
@@ -50,6 +55,7 @@ update-spec: venv
 	$(PYTHON) -m generator update-spec --provider $(PROVIDER) --version $(VERSION) --source "$(SOURCE)" $(if $(SHA256),--sha256 $(SHA256)) $(if $(DEFAULT),--make-default)
 
 bench: generate
+	$(PYTHON) scripts/bench.py
 	$(PYTHON) scripts/bench_generate.py
 	$(PYTHON) scripts/bench_limits.py
 

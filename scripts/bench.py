@@ -62,6 +62,7 @@ async def main() -> dict[str, object]:
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
         raw = httpx.AsyncClient(limits=limits, headers={"Authorization": f"Bearer {KEY}"})
         stripe = StripeClient(api_key=KEY, base_url=base, rate_limit=1_000_000)
+        stripe_aio = StripeClient(api_key=KEY, base_url=base, rate_limit=1_000_000, transport="aiohttp")
         github = GitHubClient(api_key="ghp_bench", base_url=base, rate_limit=1_000_000)
         openai = OpenAIClient(api_key="sk-bench", base_url=base, rate_limit=1_000_000)
         try:
@@ -80,6 +81,17 @@ async def main() -> dict[str, object]:
 
         async def polvo_get() -> object:
             return await stripe.customers.retrieve_customer("cus_000001")
+
+        async def aio_polvo_get() -> object:
+            return await stripe_aio.customers.retrieve_customer("cus_000001")
+
+        async def aio_polvo_create() -> object:
+            return await stripe_aio.customers.create_customer(
+                email="a@example.com", metadata={"plan": "pro", "n": "1"}
+            )
+
+        async def aio_polvo_list() -> object:
+            return (await stripe_aio.customers.list_customers(size=100)).data
 
         async def raw_create() -> object:
             form = {"email": "a@example.com", "metadata[plan]": "pro", "metadata[n]": "1"}
@@ -115,13 +127,28 @@ async def main() -> dict[str, object]:
             str, tuple[Callable[[], Awaitable[object]], Callable[[], Awaitable[object]], int, int]
         ] = {
             "stripe GET (µs/request)": (raw_get, polvo_get, N_GET, 1),
+            "stripe GET, aiohttp transport": (raw_get, aio_polvo_get, N_GET, 1),
             "stripe create (µs/object)": (raw_create, polvo_create, N_GET, 1),
+            "stripe create, aiohttp transport": (raw_create, aio_polvo_create, N_GET, 1),
             "stripe list, await page (µs/item)": (raw_list, polvo_list, max(20, N_GET // 50), 100),
+            "stripe list, aiohttp (µs/item)": (raw_list, aio_polvo_list, max(20, N_GET // 50), 100),
             "stripe list, async for (µs/item)": (raw_list, polvo_list_iter, max(20, N_GET // 50), 100),
             "github GET repo (µs/request)": (raw_gh, polvo_gh, N_GET, 1),
             "openai list models (µs/request)": (raw_models, polvo_models, N_GET, 1),
         }
-        for fn in (raw_get, polvo_get, raw_create, polvo_create, raw_list, polvo_list, raw_gh, polvo_gh):
+        for fn in (
+            raw_get,
+            polvo_get,
+            raw_create,
+            polvo_create,
+            raw_list,
+            polvo_list,
+            raw_gh,
+            polvo_gh,
+            aio_polvo_get,
+            aio_polvo_create,
+            aio_polvo_list,
+        ):
             for _ in range(20):  # warm up connections, imports and caches
                 await fn()
         if session is not None:
@@ -149,15 +176,23 @@ async def main() -> dict[str, object]:
 
         await throughput(raw_get)  # warm up: open the pools' connections
         await throughput(polvo_get)
+        await throughput(aio_polvo_get)
         raw_rps = statistics.median([await throughput(raw_get) for _ in range(3)])
         polvo_rps = statistics.median([await throughput(polvo_get) for _ in range(3)])
+        aio_rps = statistics.median([await throughput(aio_polvo_get) for _ in range(3)])
         results["64 in flight (requests/s)"] = {
             "raw_httpx": raw_rps,
             "polvo": polvo_rps,
             "ratio": polvo_rps / raw_rps,
         }
+        results["64 in flight, aiohttp (req/s)"] = {
+            "raw_httpx": raw_rps,
+            "polvo": aio_rps,
+            "ratio": aio_rps / raw_rps,
+        }
         await raw.aclose()
         await stripe.aclose()
+        await stripe_aio.aclose()
         await github.aclose()
         await openai.aclose()
         if session is not None:
@@ -169,7 +204,7 @@ async def main() -> dict[str, object]:
     client_cpu = time.process_time()
     print(f"{'measure':<36} {'raw httpx':>10} {'polvo':>10} {'ratio':>7}")
     for name, r in results.items():
-        label = "aiohttp" if name.startswith("raw aiohttp") else "polvo"
+        label = "raw aiohttp" if name.startswith("raw aiohttp") else "polvo"
         print(f"{name:<36} {r['raw_httpx']:>10.1f} {r['polvo']:>10.1f} {r['ratio']:>6.2f}x  ({label})")
     print(
         f"server CPU {server_cpu:.1f}s vs client CPU {client_cpu:.1f}s ({server_cpu / client_cpu:.0%} of the client's)"

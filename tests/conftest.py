@@ -67,3 +67,11 @@ async def client(stripe_server: StripeServer) -> AsyncIterator[StripeClient]:
         api_key=stripe_server.api_key, base_url=stripe_server.url, max_retries=FAST_RETRIES
     ) as c:
         yield c
+
+
+@pytest.fixture(autouse=True)
+def _transport_under_test(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite runs on both transports (``POLVO_TRANSPORT=aiohttp`` selects aiohttp);
+    pytest-httpx mocks httpx's own transport, so its tests always use that one."""
+    if "httpx_mock" in request.fixturenames:
+        monkeypatch.delenv("POLVO_TRANSPORT", raising=False)

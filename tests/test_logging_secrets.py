@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import os
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -148,7 +149,8 @@ async def test_no_secret_in_any_log_line_repr_or_exception_message(
     assert any(KEY in str(getattr(e, "body", "")) for e in errors)
 
     assert {"usepolvo", "httpx"} <= {r.name for r in caplog.records}
-    assert any(r.name.startswith("httpcore") for r in caplog.records)
+    if os.environ.get("POLVO_TRANSPORT", "httpx") == "httpx":  # aiohttp's wire layer logs nothing
+        assert any(r.name.startswith("httpcore") for r in caplog.records)
     texts: list[str] = []
     for record in caplog.records:
         texts.append(record.getMessage())

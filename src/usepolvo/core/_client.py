@@ -93,6 +93,7 @@ class ClientOptions(TypedDict, total=False):
     default_headers: Mapping[str, str] | None
     http_client: httpx.AsyncClient | None
     auth: Auth | None
+    transport: str | None
 
 
 class BaseClient:
@@ -115,6 +116,9 @@ class BaseClient:
     ``provider_options`` carries the generated subclass's own keywords (key aliases,
     optional headers such as OpenAI's ``organization``). ``client.last_rate_limit`` is the
     server's ``x-ratelimit-*`` budget from the last response.
+        Transport: ``transport="aiohttp"`` (or ``POLVO_TRANSPORT=aiohttp``; needs the
+    ``usepolvo[aiohttp]`` extra) sends through aiohttp behind the same httpx interface —
+    same API, errors and features, a fraction of the CPU per request.
     """
 
     _config: ClassVar[ProviderConfig]
@@ -134,6 +138,7 @@ class BaseClient:
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         auth: Auth | None = None,
+        transport: str | None = None,
         provider_options: Mapping[str, str | None] | None = None,
     ) -> None:
         cfg = self._config
@@ -158,6 +163,13 @@ class BaseClient:
         url = base_url or os.environ.get(cfg.base_url_env) or cfg.base_url
         self._custom_base_url = url != cfg.base_url
         self.base_url = url.rstrip("/")
+        choice = transport or os.environ.get("POLVO_TRANSPORT") or "httpx"
+        if choice not in ("httpx", "aiohttp"):
+            raise ConfigurationError(f"transport must be 'httpx' or 'aiohttp', got {choice!r}")
+        if choice == "aiohttp" and http_client is not None and transport is not None:
+            raise ConfigurationError("pass either http_client= or transport=, not both")
+        #: the wire layer of pools this client creates: ``httpx`` (httpcore) or ``aiohttp``
+        self.transport = choice
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.total_timeout = total_timeout
@@ -266,7 +278,13 @@ class BaseClient:
         import httpx
 
         self._loop = asyncio.get_running_loop()
+        wire: httpx.AsyncBaseTransport | None = None
+        if self.transport == "aiohttp":
+            from ._aiohttp import AiohttpTransport
+
+            wire = AiohttpTransport()
         self._http = httpx.AsyncClient(
+            transport=wire,
             timeout=httpx.Timeout(self.timeout, connect=self.connect_timeout),
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=100),
             follow_redirects=True,
