@@ -3,8 +3,8 @@
 Generated code imports from here; users import errors, sentinels and the paginator types.
 """
 
-from ._auth import Auth, GitHubAppAuth, TokenAuth
-from ._client import BaseClient, ClientOptions, RequestOptions
+import typing as _typing
+
 from ._config import ProviderConfig
 from ._errors import (
     APIConnectionError,
@@ -23,16 +23,20 @@ from ._errors import (
     ResponseValidationError,
     UnprocessableEntityError,
 )
-from ._limits import Limiter
-from ._models import BaseModel, extra, from_unix, invalid, to_unix
-from ._multipart import FileTypes
 from ._operation import Operation, ResponseSpec
-from ._pagination import AsyncPaginator, Page
-from ._ratelimit import RateLimitInfo
-from ._retry import RetryPolicy
-from ._streaming import AsyncStream
 from ._types import NOT_GIVEN, NotGiven
-from ._warnings import ApiVersionWarning
+
+if _typing.TYPE_CHECKING:
+    from ._auth import Auth, GitHubAppAuth, TokenAuth
+    from ._client import BaseClient, ClientOptions, RequestOptions
+    from ._limits import Limiter
+    from ._models import BaseModel, extra, from_unix, invalid, to_unix
+    from ._multipart import FileTypes
+    from ._pagination import AsyncPaginator, Page
+    from ._ratelimit import RateLimitInfo
+    from ._retry import RetryPolicy
+    from ._streaming import AsyncStream
+    from ._warnings import ApiVersionWarning
 
 __all__ = [
     "NOT_GIVEN",
@@ -75,3 +79,42 @@ __all__ = [
     "invalid",
     "to_unix",
 ]
+
+# Everything else loads on first use (PEP 562): importing a client must stay cheap, and the
+# client, pagination, streaming and auth machinery pull in asyncio, httpx glue and more.
+_LAZY: dict[str, str] = {
+    "ApiVersionWarning": "._warnings",
+    "AsyncPaginator": "._pagination",
+    "AsyncStream": "._streaming",
+    "Auth": "._auth",
+    "BaseClient": "._client",
+    "BaseModel": "._models",
+    "ClientOptions": "._client",
+    "FileTypes": "._multipart",
+    "GitHubAppAuth": "._auth",
+    "Limiter": "._limits",
+    "Page": "._pagination",
+    "RateLimitInfo": "._ratelimit",
+    "RequestOptions": "._client",
+    "RetryPolicy": "._retry",
+    "TokenAuth": "._auth",
+    "extra": "._models",
+    "from_unix": "._models",
+    "invalid": "._models",
+    "to_unix": "._models",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

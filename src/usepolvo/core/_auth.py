@@ -14,17 +14,21 @@ keys and JWTs never appear in reprs, logs or error messages.
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import time
 from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigurationError, ResponseValidationError
 from ._json import loads
+from ._lazy import lazy_module
 from ._operation import Operation
 
 if TYPE_CHECKING:
+    import asyncio
+
     from ._client import BaseClient
+else:
+    asyncio = lazy_module("asyncio", globals())
 
 __all__ = ["Auth", "GitHubAppAuth", "TokenAuth"]
 

@@ -9,16 +9,13 @@ used from another loop, e.g. a second ``asyncio.run``), and closed by ``aclose()
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, TypeVar, cast
 from urllib.parse import urlencode
 
-from ._auth import Auth
 from ._config import ProviderConfig
 from ._encoding import encode_form, encode_path, encode_query, to_jsonable
 from ._errors import (
@@ -31,6 +28,7 @@ from ._errors import (
     error_class_for,
 )
 from ._json import dumps, loads
+from ._lazy import lazy_module
 from ._limits import Grant, Limiter
 from ._logging import log_attempt, redact
 from ._operation import Operation
@@ -46,10 +44,17 @@ from ._retry import (
 from ._types import NOT_GIVEN, NotGiven
 
 if TYPE_CHECKING:
+    import asyncio
+    import uuid
+
     import httpx
 
+    from ._auth import Auth
     from ._pagination import AsyncPaginator
     from ._ratelimit import RateLimitInfo
+else:
+    asyncio = lazy_module("asyncio", globals())
+    uuid = lazy_module("uuid", globals())
 
 __all__ = ["BaseClient", "ClientOptions", "RequestOptions"]
 

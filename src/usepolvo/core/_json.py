@@ -1,26 +1,41 @@
-"""JSON encoding and decoding: orjson when installed, the standard library otherwise."""
+"""JSON encoding and decoding: orjson when installed, the standard library otherwise.
+
+The backend is imported on the first call, not at import time: orjson pulls in ~9 ms of
+modules that a client needs only once it sends a request.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["dumps", "loads"]
 
-try:
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - orjson is a dependency, but stay usable without it
-    import json as _json
+_loads: Callable[[bytes | str], Any] | None = None
+_dumps: Callable[[Any], bytes] | None = None
 
-    def loads(data: bytes | str) -> Any:
-        return _json.loads(data)
 
-    def dumps(value: Any) -> bytes:
-        return _json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+def _backend() -> tuple[Callable[[bytes | str], Any], Callable[[Any], bytes]]:
+    global _loads, _dumps
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a dependency, but stay usable without it
+        import json
 
-else:
+        _loads = json.loads
 
-    def loads(data: bytes | str) -> Any:
-        return _orjson.loads(data)
+        def _std_dumps(value: Any) -> bytes:
+            return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
-    def dumps(value: Any) -> bytes:
-        return _orjson.dumps(value)
+        _dumps = _std_dumps
+    else:
+        _loads, _dumps = orjson.loads, orjson.dumps
+    return _loads, _dumps
+
+
+def loads(data: bytes | str) -> Any:
+    return (_loads or _backend()[0])(data)
+
+
+def dumps(value: Any) -> bytes:
+    return (_dumps or _backend()[1])(value)

@@ -28,12 +28,18 @@ at a time and is not thread-safe.
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import time
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from ._errors import ConfigurationError
+from ._lazy import lazy_module
+
+if TYPE_CHECKING:
+    import asyncio
+else:
+    asyncio = lazy_module("asyncio", globals())
 
 __all__ = ["Grant", "Limiter"]
 

@@ -14,12 +14,28 @@ or OpenAI key or an ``Authorization`` value.
 
 from __future__ import annotations
 
-import logging
 import re
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_module
+
+if TYPE_CHECKING:
+    import logging
+else:
+    logging = lazy_module("logging", globals())
 
 __all__ = ["log_attempt", "logger", "redact"]
 
-logger = logging.getLogger("usepolvo")
+_logger: logging.Logger | None = None
+
+
+def logger() -> logging.Logger:
+    """The ``usepolvo`` logger (``logging`` is imported on the first attempt, not at import)."""
+    global _logger
+    if _logger is None:
+        _logger = logging.getLogger("usepolvo")
+    return _logger
+
 
 _SECRET_PATTERNS = re.compile(
     r"""
@@ -67,7 +83,8 @@ def log_attempt(
     secret: str | None = None,
 ) -> None:
     """One DEBUG line for one attempt: what was sent, what came back, what happens next."""
-    if not logger.isEnabledFor(logging.DEBUG):
+    log = logger()
+    if not log.isEnabledFor(logging.DEBUG):
         return
     if wait is not None:
         then = f", retry in {wait:.2f}s"
@@ -75,7 +92,7 @@ def log_attempt(
         then = ", giving up"
     else:
         then = ""
-    logger.debug(
+    log.debug(
         "%s %s -> %s (attempt %d/%d%s)",
         method,
         redact(path, secret),

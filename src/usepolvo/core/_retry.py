@@ -17,7 +17,6 @@ IETF draft's ``ratelimit-reset``.
 
 from __future__ import annotations
 
-import email.utils
 import random
 import re
 import time
@@ -156,6 +155,8 @@ def retry_after(headers: Mapping[str, str], now: float | None = None) -> float |
     else:
         return min(max(0.0, value), 1e9) if value == value else None
     try:
+        import email.utils  # only for HTTP-date Retry-After values
+
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         return None
