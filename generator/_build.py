@@ -128,7 +128,7 @@ def render_version(provider: Provider, pin: Pin, out: Path) -> None:
         code.uses.add("Mapping")  # from_dict's argument
         code.imports = imports(
             code,
-            typing={"TYPE_CHECKING", "Any"},
+            typing={"TYPE_CHECKING", "Any", "ClassVar"},
             core={"BaseModel", "NOT_GIVEN", "NotGiven", "extra", "invalid"},
         )
         code.type_imports = sorted(f"{provider.models[n].module} import {n}" for n in code.type_names - local)

@@ -248,11 +248,26 @@ class ModuleCode:
             if found is not None and found.consts:
                 const_checks.append((found.consts, m.name))
         const_checks.sort(key=lambda c: -len(c[0]))
+        if const_checks:
+            # the error of a variant the object names itself as is the one worth reporting
+            out.append("        first: ResponseValidationError | None = None")
         for consts, name in const_checks:
+            # several variants may share a const (OpenAI's ``type: message``): a match that
+            # does not parse falls through to the next candidate
+            self.uses.add("ResponseValidationError")
             cond = " and ".join(f"v.get({k!r}) == {val!r}" for k, val in sorted(consts.items()))
             out.append(f"        if {cond}:")
-            out.append(f"            return _m.{name}.from_dict(v)")
+            out.append("            try:")
+            out.append(f"                return _m.{name}.from_dict(v)")
+            out.append("            except ResponseValidationError as exc:")
+            out.append("                first = first or exc")
         remaining = [m for m in models if m.name not in {n for _, n in const_checks}]
+        # the most specific shape first: more required fields
+        remaining.sort(
+            key=lambda m: (
+                -sum(1 for f in self.models[m.name].fields if f.required) if m.name in self.models else 0
+            )
+        )
         for m in remaining:
             target = self.models.get(m.name)
             req = sorted(f.wire for f in target.fields if f.required) if target else []
@@ -264,18 +279,28 @@ class ModuleCode:
                 out.append(f"                return _m.{m.name}.from_dict(v)")
                 out.append("            except ResponseValidationError:")
                 out.append("                pass")
+        final = ""
         if maps:
             out.append(f"        return {self.decode(maps[0], 'v', 1)}")
+        elif len(models) == 1:
+            final = f"_m.{models[0].name}.from_dict(v)"
         elif models:
-            fallback = next(
-                (
-                    m
-                    for m in models
-                    if self.models.get(m.name) and not any(f.required for f in self.models[m.name].fields)
-                ),
-                models[-1],
+            # no shape matched outright: the variant whose fields cover most of the object
+            self.uses.add("best_match")
+            final = f"best_match(v, ({', '.join(f'_m.{m.name}' for m in models)}))"
+        if final and const_checks:
+            out.extend(
+                [
+                    "        try:",
+                    f"            return {final}",
+                    "        except ResponseValidationError:",
+                    "            if first is not None:",
+                    "                raise first from None",
+                    "            raise",
+                ]
             )
-            out.append(f"        return _m.{fallback.name}.from_dict(v)")
+        elif final:
+            out.append(f"        return {final}")
         return out
 
     def function(self, expr: str) -> str:

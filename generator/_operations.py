@@ -219,10 +219,7 @@ class OperationBuilder:
                 self.doc.deref(p)
                 for p in ((js.get("properties") if isinstance(js, dict) else None) or {}).values()
             ]
-            if any(
-                _is_binary(p) or (isinstance(p, dict) and _is_binary(self.doc.deref(p.get("items") or {})))
-                for p in js_props
-            ):
+            if any(self._file_shape(p) for p in js_props):
                 ct = "multipart/form-data"
         media = content[ct] or {}
         schema = media.get("schema") or {}
@@ -261,15 +258,9 @@ class OperationBuilder:
                     ty = self.schemas.convert(
                         prop, hint + pascal(wire), py_identifier(hint, prefix="m_"), request=True
                     )
-                    if kind == "multipart" and _is_binary(pd):
-                        ty = PrimTy("file")
-                    elif (
-                        kind == "multipart"
-                        and isinstance(pd, dict)
-                        and pd.get("type") == "array"
-                        and _is_binary(self.doc.deref(pd.get("items") or {}))
-                    ):
-                        ty = ListTy(PrimTy("file"))
+                    shape = self._file_shape(pd) if kind == "multipart" else None
+                    if shape is not None:
+                        ty = shape
                     fields.append(
                         Param(
                             wire=wire,
@@ -408,6 +399,27 @@ class OperationBuilder:
             return (py_identifier(group),), py_identifier(op_id)
         raise GenerationError(f"unknown naming strategy {strategy!r}")
 
+    def _file_shape(self, s: Any) -> Ty | None:
+        """The upload type of a multipart field: a file, a list of files, or either
+        (``oneOf: [binary, array of binary]``); ``None`` for a plain field."""
+        s = self.doc.deref(s)
+        if not isinstance(s, dict):
+            return None
+        if _is_binary(s):
+            return PrimTy("file")
+        if s.get("type") == "array" and _is_binary(self.doc.deref(s.get("items") or {})):
+            return ListTy(PrimTy("file"))
+        options = s.get("oneOf") or s.get("anyOf")
+        if isinstance(options, list):
+            shapes = [self._file_shape(o) for o in options]
+            if shapes and all(shapes):
+                found: list[Ty] = []
+                for shape in shapes:
+                    if shape is not None and shape not in found:
+                        found.append(shape)
+                return found[0] if len(found) == 1 else UnionTy(tuple(found))
+        return None
+
     def _response_name(self, responses: list[Response]) -> str | None:
         ok = next((r for r in responses if r.status.startswith("2")), None)
         if ok is None or ok.ty is None:
@@ -504,12 +516,7 @@ def _is_param(seg: str) -> bool:
 
 
 def _is_binary(s: Any) -> bool:
-    return (
-        isinstance(s, dict)
-        and s.get("type") == "string"
-        and s.get("format") in ("binary", "byte")
-        and s.get("format") == "binary"
-    )
+    return isinstance(s, dict) and s.get("type") == "string" and s.get("format") == "binary"
 
 
 def _content_schema(p: dict[str, Any]) -> Any:

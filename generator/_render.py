@@ -68,7 +68,7 @@ class Renderer:
 
 _TYPING = ("Any", "Literal", "cast", "overload")
 _ABC = ("Mapping", "Sequence", "AsyncIterator")
-_CORE = ("AsyncStream", "FileTypes", "ResponseValidationError", "from_unix", "to_unix")
+_CORE = ("AsyncStream", "FileTypes", "ResponseValidationError", "best_match", "from_unix", "to_unix")
 
 
 def imports(code: ModuleCode, *, typing: set[str], core: set[str]) -> list[str]:

@@ -14,13 +14,6 @@ EXAMPLES = int(os.environ.get("POLVO_FUZZ_EXAMPLES", "2"))
 DEPTH = int(os.environ.get("POLVO_FUZZ_DEPTH", "2"))
 SEEDS = int(os.environ.get("POLVO_FUZZ_SEEDS", "1"))
 
-#: (provider, model) pairs with a known, reported union-dispatch bug (see the contract
-#: report): valid payloads of an untagged ``anyOf`` variant are read as another variant.
-KNOWN = {
-    ("stripe", "PaymentIntentPaymentMethodOptions"),
-    ("openai", "BetaResponse"),
-}
-
 
 @pytest.mark.parametrize(("provider", "version"), SPECS, ids=[f"{p}-{v}" for p, v in SPECS])
 def test_models_read_and_round_trip(provider: str, version: str) -> None:
@@ -30,8 +23,7 @@ def test_models_read_and_round_trip(provider: str, version: str) -> None:
         report = fuzz_spec(spec, examples=EXAMPLES, depth=DEPTH, seed=seed)
         assert report.models == len(spec.ir.models)
         crashes += [f for f in report.failures if f[1] != "rejected"]
-        rejected += [f for f in report.failures if f[1] == "rejected" and (provider, f[0]) not in KNOWN]
+        rejected += [f for f in report.failures if f[1] == "rejected"]
     assert not crashes, "\n".join(f"{c}: {m}: {d[:300]}" for m, c, d in crashes[:30])
-    # valid data a model rejects is a union-dispatch bug; the known ones are reported
-    limit = 0.01 * len(spec.ir.models)
-    assert len(rejected) <= limit, "\n".join(f"{m}: {d[:300]}" for m, _, d in rejected[:30])
+    # valid data a model rejects is a union-dispatch bug
+    assert not rejected, "\n".join(f"{m}: {d[:300]}" for m, _, d in rejected[:30])

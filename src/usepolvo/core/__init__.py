@@ -30,7 +30,7 @@ if _typing.TYPE_CHECKING:
     from ._auth import Auth, GitHubAppAuth, TokenAuth
     from ._client import BaseClient, ClientOptions, RequestOptions
     from ._limits import Limiter
-    from ._models import BaseModel, extra, from_unix, invalid, to_unix
+    from ._models import BaseModel, best_match, extra, from_unix, invalid, to_unix
     from ._multipart import FileTypes
     from ._pagination import AsyncPaginator, Page
     from ._ratelimit import RateLimitInfo
@@ -74,6 +74,7 @@ __all__ = [
     "RetryPolicy",
     "TokenAuth",
     "UnprocessableEntityError",
+    "best_match",
     "extra",
     "from_unix",
     "invalid",
@@ -98,6 +99,7 @@ _LAZY: dict[str, str] = {
     "RequestOptions": "._client",
     "RetryPolicy": "._retry",
     "TokenAuth": "._auth",
+    "best_match": "._models",
     "extra": "._models",
     "from_unix": "._models",
     "invalid": "._models",

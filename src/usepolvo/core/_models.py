@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from ._encoding import to_jsonable
 from ._errors import ResponseValidationError
 
-__all__ = ["BaseModel", "extra", "from_unix", "invalid", "to_unix"]
+__all__ = ["BaseModel", "best_match", "extra", "from_unix", "invalid", "to_unix"]
 
 _UTC = _dt.timezone.utc
 
@@ -23,6 +23,9 @@ class BaseModel:
 
     __slots__ = ()
 
+    #: the JSON keys the spec lists for this model (used to pick among union variants)
+    wire_names: ClassVar[frozenset[str]] = frozenset()
+
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Any:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -35,6 +38,26 @@ class BaseModel:
         from ._json import dumps
 
         return dumps(self.to_dict())
+
+
+def best_match(data: Any, candidates: tuple[type[BaseModel], ...]) -> Any:
+    """Parse ``data`` as the candidate whose known fields cover most of its keys.
+
+    For unions the spec gives no way to tell apart (no discriminator, no distinguishing
+    required field): candidates are tried best-covering first; the last error is raised.
+    """
+    if not isinstance(data, Mapping):
+        return candidates[0].from_dict(data)
+    keys = data.keys()
+    ranked = sorted(candidates, key=lambda c: -len(keys & c.wire_names))
+    error: ResponseValidationError | None = None
+    for cls in ranked:
+        try:
+            return cls.from_dict(data)
+        except ResponseValidationError as exc:
+            error = exc
+    assert error is not None
+    raise error
 
 
 def extra(d: Mapping[str, Any], known: frozenset[str]) -> dict[str, Any]:
