@@ -16,11 +16,12 @@ Nothing polls and nothing calls ``time.sleep``. A caller cancelled while queued 
 queue; one cancelled after its grant gives the slot back (``release`` in ``finally``).
 
 Each grant takes a place in the window, dated when its caller resumes and, in a client,
-moved to the moment its request is actually written (:meth:`Limiter.mark_sent`, from an
-httpx trace hook). When a thousand calls are gathered the event loop is busy, and tens of
-milliseconds can pass between a grant and its bytes leaving; dating by the grant would let
-that delay push part of a burst into the next window as the server sees it. Places only
-ever move later, so the bound holds for the final dates.
+moved to the end of its attempt (:meth:`Limiter.mark_sent`, called by the client once the
+answer's head is in or the attempt failed). When a thousand calls are gathered the event
+loop is busy, and tens of milliseconds can pass between a grant and its bytes leaving;
+dating by the grant would let that delay push part of a burst into the next window as the
+server sees it. Dating by the end of the attempt is never earlier than the server saw the
+request, and places only ever move later, so the bound holds for the final dates.
 
 One limiter may be shared by several clients (pass ``limiter=``); it serves one event loop
 at a time and is not thread-safe.
