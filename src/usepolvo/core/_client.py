@@ -370,7 +370,7 @@ class BaseClient:
                 content = body if isinstance(body, bytes) else _read_bytes(body)
                 hdrs["Content-Type"] = kind
         request = self._client().build_request(
-            op.method, url, headers=hdrs, content=content, data=data, files=files
+            op.method, url, headers=hdrs or None, content=content, data=data, files=files
         )
         if request_options and "timeout" in request_options:
             t = request_options["timeout"]
@@ -489,7 +489,7 @@ class BaseClient:
 
         cfg = self._config
         method = request.method
-        replayable = is_replayable(method, (cfg.idempotency_header or "Idempotency-Key") in request.headers)
+        replayable: bool | None = None  # decided on the first failure (a header lookup)
         cost = 1.0 if method in READ_METHODS else cfg.write_cost
         http = self._client()
         limiter = self.limiter
@@ -563,6 +563,8 @@ class BaseClient:
                 retryable = (
                     verdict if verdict is not None else (limited or should_retry_status(status, headers))
                 )
+            if replayable is None:
+                replayable = is_replayable(method, (cfg.idempotency_header or "Idempotency-Key") in request.headers)
             final = not retryable or not (replayable or not sent) or attempt >= attempts
             if not final:
                 if wait is None:
