@@ -117,6 +117,32 @@ async def test_upload_file_as_multipart(client: OpenAIClient, server: OpenAIServ
     assert req.headers["content-type"].startswith("multipart/form-data; boundary=")
 
 
+async def test_multipart_body_with_no_fields_is_still_sent() -> None:
+    """A required multipart body whose fields are all optional goes out as an empty form
+    (as a JSON body goes out as ``{}``), not as no body at all (found by Prism, issue 7)."""
+    import httpx
+
+    from usepolvo.core import APIStatusError
+
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(400, json={"error": {"message": "stop here"}})
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    client = OpenAIClient(api_key="sk-test", http_client=http, max_retries=0, rate_limit=None)
+    with pytest.raises(APIStatusError):
+        await client.containers.create_container_file("cntr_1")
+    await client.aclose()
+    await http.aclose()
+    (req,) = sent
+    ctype = req.headers["content-type"]
+    assert ctype.startswith("multipart/form-data; boundary=")
+    boundary = ctype.split("boundary=", 1)[1]
+    assert req.content == f"--{boundary}--\r\n".encode()
+
+
 async def test_binary_speech_download(client: OpenAIClient, server: OpenAIServer) -> None:
     audio = await client.audio.create_speech(model="tts-test", input="hello", voice="alloy")
     assert isinstance(audio, bytes)

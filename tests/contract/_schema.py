@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import attrs
+from jsonschema import ValidationError, validators
 from openapi_schema_validator import OAS30Validator, OAS31Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4, DRAFT202012
@@ -92,7 +93,7 @@ class Spec:
                 spec = DRAFT202012 if self.oas31 else DRAFT4
                 resource = Resource.from_contents(self.root, default_specification=spec)
                 self._registry = Registry().with_resource(SPEC_URI, resource)
-            cls = OAS31Validator if self.oas31 else OAS30Validator
+            cls = _ECMA_VALIDATORS[self.oas31]
             v = cls({"$ref": f"{SPEC_URI}#{pointer}"}, registry=self._registry)
             self._validators[pointer] = v
         return v
@@ -441,7 +442,7 @@ def _pattern_examples(pattern: str) -> tuple[str, ...]:
     found: list[str] = []
 
     @settings(max_examples=8, database=None, suppress_health_check=list(HealthCheck), derandomize=True)
-    @given(st.from_regex(pattern, fullmatch=True))
+    @given(st.from_regex(_ecma(pattern) or pattern, fullmatch=True))
     def collect(x: str) -> None:
         if x not in found:
             found.append(x)
@@ -451,6 +452,30 @@ def _pattern_examples(pattern: str) -> tuple[str, ...]:
         with contextlib.suppress(Exception):  # an unsupported regex: fall back below
             collect()
     return tuple(found) or ("abc",)
+
+
+@functools.lru_cache(maxsize=2048)
+def _ecma(pattern: str) -> re.Pattern[str] | None:
+    """``pattern`` with ECMA-262 class semantics: ``\\d``, ``\\w``, ``\\b`` are ASCII-only there
+    (Prism is JavaScript), unlike Python's Unicode-aware defaults."""
+    try:
+        return re.compile(pattern, re.ASCII)
+    except re.error:
+        return None
+
+
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "string"):
+        return
+    compiled = _ecma(pattern)
+    if compiled is not None and not compiled.search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_ECMA_VALIDATORS = {
+    oas31: validators.extend(cls, {"pattern": _ecma_pattern})
+    for oas31, cls in ((False, OAS30Validator), (True, OAS31Validator))
+}
 
 
 def _from_pattern(pattern: str, choose: Choose) -> str:

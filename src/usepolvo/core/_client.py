@@ -363,6 +363,12 @@ class BaseClient:
                 from ._multipart import split_multipart
 
                 data, files = split_multipart(body)
+                if not data and not files:
+                    # httpx would send no body at all; like JSON's `{}`, send an empty form
+                    boundary = uuid.uuid4().hex
+                    content = f"--{boundary}--\r\n".encode()
+                    hdrs["Content-Type"] = f"multipart/form-data; boundary={boundary}"
+                    data = files = None
             elif kind == "text":
                 content = str(body).encode()
                 hdrs["Content-Type"] = "text/plain"
@@ -564,7 +570,9 @@ class BaseClient:
                     verdict if verdict is not None else (limited or should_retry_status(status, headers))
                 )
             if replayable is None:
-                replayable = is_replayable(method, (cfg.idempotency_header or "Idempotency-Key") in request.headers)
+                replayable = is_replayable(
+                    method, (cfg.idempotency_header or "Idempotency-Key") in request.headers
+                )
             final = not retryable or not (replayable or not sent) or attempt >= attempts
             if not final:
                 if wait is None:
