@@ -34,7 +34,7 @@ from ._ir import (
 )
 from ._loader import Document
 from ._naming import pascal, py_identifier, singular
-from ._schemas import SchemaConverter
+from ._schemas import SchemaConverter, first_paragraph
 
 __all__ = ["GenerationError", "OperationBuilder"]
 
@@ -192,7 +192,7 @@ class OperationBuilder:
                     location=loc,
                     ty=ty,
                     required=bool(p.get("required")) or loc == "path",
-                    description=_short(p.get("description")),
+                    description=first_paragraph(p.get("description"), 300),
                     style=style,
                     multi_segment=bool(p.get("x-multi-segment")),
                     deprecated=bool(p.get("deprecated")),
@@ -268,7 +268,9 @@ class OperationBuilder:
                             location="body",
                             ty=ty,
                             required=wire in req and required,
-                            description=_short(pd.get("description") if isinstance(pd, dict) else ""),
+                            description=first_paragraph(
+                                pd.get("description") if isinstance(pd, dict) else "", 300
+                            ),
                         )
                     )
                 return Body(ct, kind, required, fields)
@@ -524,10 +526,3 @@ def _content_schema(p: dict[str, Any]) -> Any:
     for media in content.values():
         return (media or {}).get("schema") or {}
     return {}
-
-
-def _short(text: Any) -> str:
-    if not isinstance(text, str):
-        return ""
-    para = text.strip().split("\n\n", 1)[0].replace("\n", " ")
-    return para if len(para) <= 300 else para[:299].rstrip() + "…"

@@ -27,13 +27,13 @@ from ._ir import (
 from ._loader import Document
 from ._naming import pascal, py_identifier
 
-__all__ = ["SchemaConverter"]
+__all__ = ["SchemaConverter", "first_paragraph"]
 
 _PRIMS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "null": "None"}
 _RESERVED_FIELDS = {"extra_fields", "from_dict", "to_dict", "to_json"}
 
 
-def _first_paragraph(text: Any, limit: int = 400) -> str:
+def first_paragraph(text: Any, limit: int = 400) -> str:
     if not isinstance(text, str):
         return ""
     para = text.strip().split("\n\n", 1)[0].replace("\n", " ").strip()
@@ -252,7 +252,7 @@ class SchemaConverter:
             name=name,
             module=module,
             fields=[],
-            description=_first_paragraph(s.get("description")),
+            description=first_paragraph(s.get("description")),
             source=source,
         )
         self.models[name] = model  # registered first: recursive references resolve to it
@@ -268,7 +268,7 @@ class SchemaConverter:
             ty = self.convert(prop, name + pascal(wire), module)
             p = self.doc.deref(prop) if isinstance(prop, dict) else {}
             model.fields.append(
-                Field(wire, py, ty, wire in required, _first_paragraph(p.get("description"), 200))
+                Field(wire, py, ty, wire in required, first_paragraph(p.get("description"), 200))
             )
             if isinstance(p, dict) and isinstance(p.get("enum"), list) and len(p["enum"]) == 1:
                 model.consts[wire] = p["enum"][0]
