@@ -15,6 +15,7 @@ if str(ROOT) not in sys.path:
 
 from usepolvo.stripe import StripeClient  # noqa: E402
 
+from tests.servers.faults import FaultServer  # noqa: E402
 from tests.servers.stripe import StripeServer  # noqa: E402
 from usepolvo.core import RetryPolicy  # noqa: E402
 
@@ -75,3 +76,19 @@ def _transport_under_test(request: pytest.FixtureRequest, monkeypatch: pytest.Mo
     pytest-httpx mocks httpx's own transport, so its tests always use that one."""
     if "httpx_mock" in request.fixturenames:
         monkeypatch.delenv("POLVO_TRANSPORT", raising=False)
+
+
+@pytest.fixture
+def make_server() -> Iterator[Callable[..., FaultServer]]:
+    """Start fault-injecting servers on 127.0.0.1 (``make_server(**options)``); all are
+    stopped when the test ends."""
+    servers: list[FaultServer] = []
+
+    def make(**kwargs: Any) -> FaultServer:
+        server = FaultServer(**kwargs).start()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()

@@ -10,7 +10,7 @@ import asyncio
 import socket
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -55,20 +55,6 @@ POST_THING = Operation(
     "create_thing", "POST", "/things", body="json", responses={"200": ResponseSpec("json")}
 )
 GET_THING = Operation("get_thing", "GET", "/things", responses={"200": ResponseSpec("json")})
-
-
-@pytest.fixture
-def make_server() -> Iterator[Callable[..., FaultServer]]:
-    servers: list[FaultServer] = []
-
-    def make(**kwargs: Any) -> FaultServer:
-        server = FaultServer(**kwargs).start()
-        servers.append(server)
-        return server
-
-    yield make
-    for server in servers:
-        server.stop()
 
 
 def stripe(server: FaultServer, **kwargs: Any) -> StripeClient:

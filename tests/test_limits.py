@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -35,20 +35,6 @@ from usepolvo.core._retry import (
 )
 
 KEY = "sk_test_51LimitTestsKey0000bbbb2222"
-
-
-@pytest.fixture
-def make_server() -> Iterator[Callable[..., FaultServer]]:
-    servers: list[FaultServer] = []
-
-    def make(**kwargs: Any) -> FaultServer:
-        server = FaultServer(**kwargs).start()
-        servers.append(server)
-        return server
-
-    yield make
-    for server in servers:
-        server.stop()
 
 
 # -- the done-when test: 1,000 calls, 50/s, 10 in flight ---------------------------------
