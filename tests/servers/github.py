@@ -26,10 +26,12 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from tests.servers._threaded import ThreadedServer
 
 __all__ = ["OCTOCAT", "GitHubServer", "Recorded"]
 
@@ -47,7 +49,7 @@ class Recorded:
 
 
 @dataclass
-class GitHubServer:
+class GitHubServer(ThreadedServer):
     issues: int = 250
     token: str = "ghp_test"
     requests: list[Recorded] = field(default_factory=list)
@@ -64,44 +66,13 @@ class GitHubServer:
         self._lock = threading.Lock()
         self._expiry: dict[str, float] = {}
         self.rate_limit_reset = self.rate_limit_reset or int(time.time()) + 3600
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
     @property
     def url(self) -> str:
-        assert self._httpd is not None
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> GitHubServer:
-        server = self
-
-        class Handler(_Handler):
-            owner = server
-
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        httpd.daemon_threads = True
-        self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> GitHubServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return self.origin
 
     def requests_for(self, path: str) -> list[Recorded]:
         with self._lock:

@@ -23,9 +23,11 @@ import threading
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.servers._threaded import ThreadedServer
 
 __all__ = ["RATE_LIMIT_HEADERS", "SPEECH", "OpenAIServer", "Part", "Recorded"]
 
@@ -60,7 +62,7 @@ class Part:
 
 
 @dataclass
-class OpenAIServer:
+class OpenAIServer(ThreadedServer):
     files: int = 25
     requests: list[Recorded] = field(default_factory=list)
     uploads: list[list[Part]] = field(default_factory=list)
@@ -68,44 +70,13 @@ class OpenAIServer:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
     @property
     def url(self) -> str:
-        assert self._httpd is not None
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
-
-    def start(self) -> OpenAIServer:
-        server = self
-
-        class Handler(_Handler):
-            owner = server
-
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        httpd.daemon_threads = True
-        self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> OpenAIServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return self.origin + "/v1"
 
     def record(self, rec: Recorded) -> None:
         with self._lock:
