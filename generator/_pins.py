@@ -11,6 +11,8 @@ from typing import Any
 import attrs
 import tomllib
 
+from ._config import ConfigError, ProviderConfig, load_config
+
 __all__ = ["Pin", "PinError", "ProviderSettings", "load_providers", "locate_spec"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +22,10 @@ CACHE = ROOT / ".cache" / "specs"
 
 class PinError(Exception):
     """A pin is wrong or its spec file cannot be found or trusted."""
+
+
+class ProviderConfigError(PinError, ConfigError):
+    """``provider.toml`` is wrong (an unknown, missing or mistyped key)."""
 
 
 @attrs.frozen
@@ -40,8 +46,10 @@ class Pin:
 @attrs.frozen
 class ProviderSettings:
     name: str
+    #: the validated settings with every default applied, as the templates read them
     config: dict[str, Any]
     pins: dict[str, Pin]
+    typed: ProviderConfig | None = None
 
     @property
     def default(self) -> str:
@@ -72,16 +80,22 @@ def load_providers(specs: Path = SPECS) -> dict[str, ProviderSettings]:
     """Every provider folder under ``specs/`` with its settings and pins."""
     out: dict[str, ProviderSettings] = {}
     for folder in sorted(p for p in specs.iterdir() if (p / "provider.toml").is_file()):
-        config = tomllib.loads((folder / "provider.toml").read_text())
         pins = {}
         for path in sorted(folder.glob("*.toml")):
             if path.name == "provider.toml":
                 continue
             pin = _load_pin(folder.name, path)
             pins[pin.version] = pin
-        if str(config.get("default")) not in pins:
-            raise PinError(f"specs/{folder.name}/provider.toml: default {config.get('default')!r} has no pin")
-        out[folder.name] = ProviderSettings(folder.name, config, pins)
+        try:
+            typed = load_config(folder / "provider.toml", name=folder.name, pins=sorted(pins))
+        except ConfigError as exc:
+            raise ProviderConfigError(str(exc)) from None
+        if typed.default not in pins:
+            raise PinError(
+                f"specs/{folder.name}/provider.toml: default {typed.default!r} has no pin "
+                f"(pinned: {', '.join(sorted(pins)) or 'none'})"
+            )
+        out[folder.name] = ProviderSettings(folder.name, typed.as_dict(), pins, typed)
     return out
 
 
