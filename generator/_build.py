@@ -151,7 +151,7 @@ def _render_resource(r: Renderer, provider: Provider, res: Resource, ctx: dict[s
         typing.add("cached_property")
     core = {"NOT_GIVEN", "NotGiven", "Operation", "ResponseSpec"}
     if "AsyncPaginator" in code.uses:
-        core.add("AsyncPaginator")
+        core.update(("AsyncPaginator", "PageStyle"))
     code.imports = imports(code, typing=typing, core=core)
     code.type_imports = sorted(code.type_names)
     return r.render("resource.py.jinja", resource=res, methods=methods, code=code, **ctx)

@@ -69,8 +69,11 @@ class ProviderConfig:
     version_header: str | None = None
     request_id_header: str = "x-request-id"
     idempotency_header: str | None = None
-    #: the paging style of list operations; ``""``: proposed from each list operation
-    pagination: str = ""
+    #: page styles (``[[pagination]]`` tables, tried in order; see ``generator/_paging.py``);
+    #: ``None``: proposed per GET list operation; ``"none"``: no operation pages
+    pagination: list[dict[str, Any]] | str | None = None
+    #: operationId → a page style table, or ``"none"``
+    pagination_overrides: dict[str, Any] = attrs.field(factory=dict)
     naming: str = "operation_id"
     path_prefix: str = ""
     docs_url: str = ""
@@ -121,6 +124,19 @@ def _strs(value: Any, where: str, key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _style(value: Any, where: str, key: str) -> dict[str, Any]:
+    from ._paging import KINDS, STYLE_KEYS
+
+    if not isinstance(value, dict):
+        raise ConfigError(f'{where}: {key} must be a table of page-style fields or "none", got {value!r}')
+    for k in value:
+        if k not in STYLE_KEYS:
+            raise ConfigError(f"{where}: {key}: unknown key {k!r}{_suggest(k, sorted(STYLE_KEYS))}")
+    if value.get("kind") not in KINDS:
+        raise ConfigError(f"{where}: {key}.kind must be one of {', '.join(KINDS)}, got {value.get('kind')!r}")
+    return dict(value)
+
+
 def parse_config(data: dict[str, Any], where: str, *, name: str, pins: list[str]) -> ProviderConfig:
     """Validate the raw TOML table of ``where`` (a file name, for messages)."""
     _check_keys(data, ProviderConfig, where)
@@ -168,6 +184,21 @@ def parse_config(data: dict[str, Any], where: str, *, name: str, pins: list[str]
                         f'{where}: naming_overrides.{op_id} must be "resource.path:method", got {target!r}'
                     )
             kwargs[key] = dict(value)
+        elif key == "pagination":
+            if value == "none":
+                kwargs[key] = "none"
+                continue
+            if not isinstance(value, list):
+                raise ConfigError(
+                    f'{where}: pagination must be [[pagination]] tables (page styles) or "none", got {value!r}'
+                )
+            kwargs[key] = [_style(v, where, f"pagination[{i}]") for i, v in enumerate(value)]
+        elif key == "pagination_overrides":
+            _typed(value, dict, where, key)
+            kwargs[key] = {
+                op: v if v == "none" else _style(v, where, f"pagination_overrides.{op}")
+                for op, v in value.items()
+            }
         elif key in ("version_header", "idempotency_header"):
             kwargs[key] = _typed(value, str, where, key)
         else:

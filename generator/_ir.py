@@ -130,7 +130,8 @@ class Response:
 
 @attrs.define
 class Paging:
-    style: str  # stripe | stripe_search | cursor | link[:key]
+    #: the ``usepolvo.core.PageStyle`` fields (``kind``, ``items``, …), see ``_paging``
+    style: dict[str, object]
     item: Ty
     native_page: Param | None = None
 

@@ -34,6 +34,7 @@ from ._ir import (
 )
 from ._loader import Document
 from ._naming import pascal, py_identifier, singular
+from ._paging import resolve as resolve_paging
 from ._schemas import SchemaConverter, first_paragraph
 
 __all__ = ["GenerationError", "OperationBuilder"]
@@ -121,7 +122,7 @@ class OperationBuilder:
         op_id = str(op.get("operationId") or f"{method}_{path}")
         params = self._params(op_id, shared, op.get("parameters") or [])
         responses, error = self._responses(op_id, op)
-        paging = self._paging(params, responses)
+        paging = self._paging(params, responses, op, op_id, method)
         resource, name = self._name(path, method, op, op_id, paging, responses)
         hint = pascal(name)
         body = self._body(op.get("requestBody"), method, hint, params)
@@ -341,36 +342,36 @@ class OperationBuilder:
 
     # -- pagination --------------------------------------------------------------------
 
-    def _paging(self, params: list[Param], responses: list[Response]) -> Paging | None:
-        style = self.config.get("pagination")
+    def _paging(
+        self, params: list[Param], responses: list[Response], op: dict[str, Any], op_id: str, method: str
+    ) -> Paging | None:
         ok = next((r for r in responses if r.status in ("200", "2XX")), None)
         if ok is None or ok.kind != "json" or ok.ty is None:
             return None
-        query = {p.wire: p for p in params if p.location == "query"}
-        ty = ok.ty
-        model = self.schemas.models.get(ty.name) if isinstance(ty, ModelTy) else None
-        fields = {f.wire: f for f in model.fields} if model else {}
-        if style in ("stripe", "cursor") and model and "data" in fields and "has_more" in fields:
-            data = fields["data"].ty
-            if not isinstance(data, ListTy):
-                return None
-            if style == "stripe" and "next_page" in fields and "page" in query:
-                return Paging("stripe_search", data.item, native_page=query["page"])
-            if style == "stripe" and "starting_after" in query:
-                return Paging("stripe", data.item)
-            if style == "cursor" and "after" in query:
-                return Paging("cursor", data.item)
+        styles = self.config.get("pagination")
+        raw_ok = self.doc.deref((op.get("responses") or {}).get(ok.status) or {})
+        found = resolve_paging(
+            [] if styles == "none" else styles,
+            (self.config.get("pagination_overrides") or {}).get(op_id),
+            method=method,
+            query={p.wire: p for p in params if p.location == "query"},
+            ty=ok.ty,
+            models=self.schemas.models,
+            link_header=any(h.lower() == "link" for h in (raw_ok.get("headers") or {})),
+            raw_params=self._raw_params(op),
+        )
+        if found is None:
             return None
-        if style == "link" and "per_page" in query:
-            native = query.get("page")
-            inner = ty.inner if isinstance(ty, NullableTy) else ty
-            if isinstance(inner, ListTy):
-                return Paging("link", inner.item, native_page=native)
-            if model:
-                arrays = [f for f in model.fields if isinstance(f.ty, ListTy)]
-                if len(arrays) == 1:
-                    return Paging(f"link:{arrays[0].wire}", arrays[0].ty.item, native_page=native)  # type: ignore[union-attr]
-        return None
+        style, item, native = found
+        return Paging(style, item, native_page=native)
+
+    def _raw_params(self, op: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        out = {}
+        for raw in op.get("parameters") or []:
+            p = self.doc.deref(raw)
+            if isinstance(p, dict) and "name" in p:
+                out[str(p["name"])] = p
+        return out
 
     # -- naming ------------------------------------------------------------------------
 
@@ -465,7 +466,7 @@ class OperationBuilder:
             return tuple(lits), f"{verb}_{singular(coll)}"
         name_of = self._response_name(responses) or ""
         chain = tuple(lits)
-        is_list = (paging is not None and paging.style == "stripe") or self._is_list_object(responses)
+        is_list = (paging is not None and paging.native_page is None) or self._is_list_object(responses)
         plural_like = singular(last) != last
         one = singular(last)
         collection = (

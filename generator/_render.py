@@ -295,7 +295,10 @@ def op_ctor(code: ModuleCode, op: Operation, parsers: dict[str, str]) -> str:
     if parsers.get("error"):
         args.append(f"error={parsers['error']}")
     if op.paging is not None:
-        args.append(f"paging={op.paging.style!r}")
+        style = dict(op.paging.style)
+        kind = style.pop("kind")
+        fields = "".join(f", {k}={v!r}" for k, v in style.items())
+        args.append(f"paging=PageStyle({kind!r}{fields})")
     if op.server:
         args.append(f"server={op.server!r}")
     if op.docs_url:

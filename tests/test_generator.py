@@ -68,8 +68,9 @@ def test_names_unique_and_valid(stripe_ir):
 
 def test_paging_styles(stripe_ir):
     names = _names(stripe_ir)
-    assert names[("customers", "list_customers")].paging.style == "stripe"
-    assert names[("customers", "search_customers")].paging.style == "stripe_search"
+    # page styles are data from provider.toml now (issue 12), not style names
+    assert names[("customers", "list_customers")].paging.style["cursor_param"] == "starting_after"
+    assert names[("customers", "search_customers")].paging.style["cursor_field"] == "next_page"
     assert names[("customers", "create_customer")].paging is None
 
 

@@ -24,6 +24,7 @@ from ._errors import (
     UnprocessableEntityError,
 )
 from ._operation import Operation, ResponseSpec
+from ._paging import PageStyle
 from ._types import NOT_GIVEN, NotGiven
 
 if _typing.TYPE_CHECKING:
@@ -32,7 +33,7 @@ if _typing.TYPE_CHECKING:
     from ._limits import Limiter
     from ._models import BaseModel, best_match, extra, from_unix, invalid, to_unix
     from ._multipart import FileTypes
-    from ._pagination import AsyncPaginator, Page
+    from ._pagination import AsyncPaginator, Page, PaginationLoopError
     from ._ratelimit import RateLimitInfo
     from ._retry import RetryPolicy
     from ._streaming import AsyncStream
@@ -63,6 +64,8 @@ __all__ = [
     "NotGiven",
     "Operation",
     "Page",
+    "PageStyle",
+    "PaginationLoopError",
     "PermissionDeniedError",
     "PolvoError",
     "ProviderConfig",
@@ -95,6 +98,7 @@ _LAZY: dict[str, str] = {
     "GitHubAppAuth": "._auth",
     "Limiter": "._limits",
     "Page": "._pagination",
+    "PaginationLoopError": "._pagination",
     "RateLimitInfo": "._ratelimit",
     "RequestOptions": "._client",
     "RetryPolicy": "._retry",

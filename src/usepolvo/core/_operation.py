@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ._paging import PageStyle
+
 __all__ = ["Operation", "ResponseSpec"]
 
 #: How a response body is read: ``json`` (decoded, then parsed), ``binary`` (bytes),
@@ -52,7 +54,7 @@ class Operation:
 
     ``responses`` maps ``"200"``, ``"2XX"`` or ``"default"`` to a :class:`ResponseSpec`;
     ``error`` parses error bodies into the spec's error model when one is declared.
-    ``paging`` names the pagination style of list operations (see ``_pagination``);
+    ``paging`` is the :class:`PageStyle` of list operations (see ``_paging``);
     ``accept`` the ``Accept`` header when the success body is not plain JSON (GitHub's
     ``application/vnd.github.raw``, ``application/octocat-stream``…).
     """
@@ -86,7 +88,7 @@ class Operation:
         body: str | None = None,
         responses: Mapping[str, ResponseSpec] | None = None,
         error: Parser | None = None,
-        paging: str | None = None,
+        paging: PageStyle | None = None,
         server: str | None = None,
         docs_url: str | None = None,
         accept: str | None = None,

@@ -2,17 +2,14 @@
 
 ``page = await client.customers.list_customers(size=10)`` fetches one page;
 ``async for customer in client.customers.list_customers(size=100)`` walks every page,
-fetching each only when the previous one is used up. A page *style* says only how to set
-the page size, where the items are and how to ask for the next page:
+fetching each only when the previous one is used up. How to ask for the next page is data,
+a :class:`~usepolvo.core._paging.PageStyle` per operation (cursor, next-page URL, ``Link``
+header, offset, page number); there is no per-provider code here.
 
-- ``stripe``: ``limit`` + ``starting_after`` (or ``ending_before`` when walking backwards)
-- ``stripe_search``: ``limit`` + ``page`` = the previous body's ``next_page``
-- ``cursor`` (OpenAI): ``limit`` + ``after`` = ``last_id`` (or the last item's id)
-- ``link`` (GitHub): ``per_page`` + ``page``, next page from the ``Link: rel="next"`` header;
-  ``link:<key>`` when the items sit under ``<key>`` of an object body
-
-Every style also understands ``size=`` (page size) and ``page=N`` (1-based page number),
-walking the cursor where the API has no page numbers.
+Every style also understands ``size=`` (page size, the style's ``size_param``) and
+``page=N`` (1-based page number: the style's ``page_param`` when it has one, else N-1
+pages are walked; a string is a native page token). A server that answers the same cursor
+or next URL twice would loop forever: the walk stops with :class:`PaginationLoopError`.
 """
 
 from __future__ import annotations
@@ -22,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from ._errors import APIConnectionError, ConfigurationError, ResponseValidationError
 from ._json import loads
+from ._paging import PageStyle, field_path
 from ._types import NotGiven
 
 if TYPE_CHECKING:
@@ -30,11 +28,14 @@ if TYPE_CHECKING:
     from ._client import BaseClient, RequestOptions
     from ._operation import Operation
 
-__all__ = ["AsyncPaginator", "Page"]
+__all__ = ["AsyncPaginator", "Page", "PaginationLoopError"]
 
 T = TypeVar("T")
 
-_SIZE_PARAM = {"stripe": "limit", "stripe_search": "limit", "cursor": "limit", "link": "per_page"}
+
+class PaginationLoopError(ResponseValidationError):
+    """The server asked for a page that was already fetched (the same cursor or next URL
+    again, e.g. ``has_more: true`` with an unchanged cursor): following it would never end."""
 
 
 class Page(Generic[T]):
@@ -89,7 +90,18 @@ class Page(Generic[T]):
 class AsyncPaginator(Generic[T]):
     """The lazy result of a list call; nothing is sent until awaited or iterated."""
 
-    __slots__ = ("_client", "_headers", "_item", "_op", "_options", "_page", "_path", "_query", "_style")
+    __slots__ = (
+        "_client",
+        "_headers",
+        "_item",
+        "_op",
+        "_options",
+        "_page",
+        "_path",
+        "_query",
+        "_seen",
+        "_style",
+    )
 
     def __init__(
         self,
@@ -104,21 +116,21 @@ class AsyncPaginator(Generic[T]):
         size: Any,
         request_options: RequestOptions | None,
     ) -> None:
-        style = op.paging or "stripe"
-        base = style.split(":", 1)[0]
+        style = op.paging if isinstance(op.paging, PageStyle) else PageStyle("cursor")
         query = dict(query)
         if not isinstance(size, NotGiven) and size is not None:
             if isinstance(size, bool) or not isinstance(size, int) or size < 1:
                 raise ConfigurationError(f"size must be a positive integer, got {size!r}")
-            query[_SIZE_PARAM[base]] = size
+            if style.size_param:
+                query[style.size_param] = size
         page_no = 1
         if not isinstance(page, NotGiven) and page is not None:
             if isinstance(page, str):
-                query["page"] = page  # a native page token (Stripe search)
+                query[style.cursor_param or style.page_param or "page"] = page  # a native page token
             elif isinstance(page, bool) or not isinstance(page, int) or page < 1:
                 raise ConfigurationError(f"page must be a page number from 1, got {page!r}")
-            elif base == "link":
-                query["page"] = page
+            elif style.page_param:
+                query[style.page_param] = page - 1 + style.first_page
             else:
                 page_no = page
         self._client = client
@@ -130,6 +142,7 @@ class AsyncPaginator(Generic[T]):
         self._options = request_options
         self._page = page_no
         self._style = style
+        self._seen: set[str] = set()
 
     def __await__(self) -> Generator[Any, None, Page[T]]:
         return self._first_page().__await__()
@@ -138,6 +151,7 @@ class AsyncPaginator(Generic[T]):
         return self._iterate()
 
     async def _first_page(self) -> Page[T]:
+        self._seen = set()
         page = await self._fetch(self._query)
         for _ in range(self._page - 1):
             following = await page.next_page()
@@ -154,8 +168,16 @@ class AsyncPaginator(Generic[T]):
             page = await page.next_page()
 
     async def _fetch(self, next_request: Any) -> Page[T]:
-        client, op = self._client, self._op
-        if isinstance(next_request, str):  # a full URL from a Link header
+        client, op, style = self._client, self._op, self._style
+        seen = next_request if isinstance(next_request, str) else repr(sorted(next_request.items(), key=str))
+        if seen in self._seen:
+            raise PaginationLoopError(
+                "the server sent the same next page twice (an unchanged cursor or next URL); "
+                "stopping instead of looping",
+                path=op.name,
+            )
+        self._seen.add(seen)
+        if isinstance(next_request, str):  # a full URL from a Link header or the body
             request = client.build_request(
                 op, headers=self._headers, request_options=self._options, url=next_request
             )
@@ -172,57 +194,72 @@ class AsyncPaginator(Generic[T]):
                 method=op.method,
                 url=str(response.url.path),
             ) from None
-        base, _, key = self._style.partition(":")
-        items_raw: Any
-        nxt: Any = None
-        if base == "link":
-            items_raw = raw.get(key) if key and isinstance(raw, dict) else raw
-            if not isinstance(items_raw, list):
-                items_raw = []
-            nxt = response.links.get("next", {}).get("url")
-            has_more = nxt is not None
-        else:
+        if style.items:
             if not isinstance(raw, dict):
                 raise ResponseValidationError(
                     f"expected a list object, got {type(raw).__name__}", path=op.name
                 )
-            items_raw = raw.get("data") or []
-            has_more = bool(raw.get("has_more"))
-            if has_more:
-                nxt = self._next_query(next_request, raw, items_raw, base)
-                has_more = nxt is not None
+            items_raw = field_path(raw, style.items)
+        else:
+            items_raw = raw
+        if not isinstance(items_raw, list):
+            items_raw = []
+        nxt = _next_request(style, next_request, raw, items_raw, response)
         item = self._item
         data = [item(x) for x in items_raw] if item is not None else items_raw
-        return Page(self, data, has_more, raw, response, nxt)
+        return Page(self, data, nxt is not None, raw, response, nxt)
 
-    def _next_query(
-        self, previous: Any, raw: dict[str, Any], items: list[Any], base: str
-    ) -> dict[str, Any] | None:
-        query: dict[str, Any] = dict(previous)
-        if base == "stripe_search":
-            token = raw.get("next_page")
-            if not token:
-                return None
-            query["page"] = token
-            return query
-        if base == "cursor":
-            last = raw.get("last_id") or (
-                items[-1].get("id") if items and isinstance(items[-1], dict) else None
-            )
-            if not last:
-                return None
-            query["after"] = last
-            return query
-        if not items:
+
+def _next_request(
+    style: PageStyle, previous: Any, raw: Any, items: list[Any], response: httpx.Response
+) -> dict[str, Any] | str | None:
+    """The query (or URL) of the page after this one, or ``None`` at the end."""
+    kind = style.kind
+    if kind == "link":
+        url: str | None = response.links.get("next", {}).get("url")
+        return url or None
+    if style.has_more and not field_path(raw, style.has_more):
+        return None
+    if kind == "next_url":
+        target = field_path(raw, style.next_field or "next")
+        if not isinstance(target, str) or not target:
             return None
-        if "ending_before" in query and not isinstance(query["ending_before"], NotGiven):
-            first = items[0].get("id") if isinstance(items[0], dict) else None
-            if not first:
-                return None
-            query["ending_before"] = first
-            return query
-        last = items[-1].get("id") if isinstance(items[-1], dict) else None
-        if not last:
+        from urllib.parse import urljoin
+
+        return urljoin(str(response.url), target)
+    if isinstance(previous, str):  # a URL-walked list has no query to build on
+        return None
+    query: dict[str, Any] = dict(previous)
+    if kind == "cursor":
+        param, path = style.cursor_param, style.cursor_field
+        if style.reverse_param and not isinstance(query.get(style.reverse_param, NotGiven()), NotGiven):
+            param, path = style.reverse_param, style.reverse_field
+        if not param or not path:
             return None
-        query["starting_after"] = last
+        token = field_path(raw, path)
+        if token is None or isinstance(token, (dict, list)):
+            return None
+        query[param] = token
         return query
+    if not items:
+        return None
+    if kind == "offset":
+        param = style.offset_param or "offset"
+        start = query.get(param)
+        offset = (start if isinstance(start, int) and not isinstance(start, bool) else 0) + len(items)
+        total = field_path(raw, style.total_field) if style.total_field else None
+        if isinstance(total, int) and offset >= total:
+            return None
+        query[param] = offset
+        return query
+    if kind == "page":
+        param = style.page_param or "page"
+        current = query.get(param)
+        number = current if isinstance(current, int) and not isinstance(current, bool) else style.first_page
+        pages = field_path(raw, style.total_pages_field) if style.total_pages_field else None
+        last = pages - 1 + style.first_page if isinstance(pages, int) else None
+        if last is not None and number >= last:
+            return None
+        query[param] = number + 1
+        return query
+    return None
