@@ -1,18 +1,34 @@
-"""Names: Python identifiers from spec strings, singular nouns, class and module names."""
+"""Names: Python identifiers from spec strings, singular nouns, class and module names.
+
+The one place names are made. Every name is a valid identifier: symbols that carry meaning
+become words (``DateSent<`` → ``date_sent_lt``, ``>=`` → ``gte``, ``+1`` → ``plus_1``),
+other punctuation separates words (``page[size]`` → ``page_size``), a leading digit gets a
+prefix, and Python keywords a trailing underscore. Callers keep names unique within their
+scope with :func:`unique`; the spec's own (wire) name stays in the docstrings.
+"""
 
 from __future__ import annotations
 
 import keyword
 import re
 
-__all__ = ["pascal", "plural", "py_identifier", "singular", "snake"]
+__all__ = ["pascal", "plural", "py_identifier", "singular", "snake", "unique"]
 
 _WORD_SPLIT = re.compile(r"[^0-9A-Za-z]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _RESERVED = set(keyword.kwlist) | set(keyword.softkwlist) | {"self", "cls"}
 
 
+_SYMBOLS = (("<=", " lte "), (">=", " gte "), ("!=", " ne "), ("<", " lt "), (">", " gt "))
+_SIGNED = re.compile(r"^([+-])(?=\d)")
+
+
 def _words(text: str) -> list[str]:
+    if "<" in text or ">" in text or "!=" in text:
+        for symbol, word in _SYMBOLS:
+            text = text.replace(symbol, word)
+    if text[:1] in "+-":
+        text = _SIGNED.sub(lambda m: "plus " if m.group(1) == "+" else "minus ", text)
     out: list[str] = []
     for chunk in _WORD_SPLIT.split(text):
         if chunk:
@@ -26,8 +42,26 @@ def snake(text: str) -> str:
 
 
 def pascal(text: str) -> str:
-    """``checkout.session`` → ``CheckoutSession``; already-Pascal words keep their case."""
-    return "".join(w[:1].upper() + w[1:] for w in _words(text))
+    """``checkout.session`` → ``CheckoutSession``; already-Pascal words keep their case.
+
+    Always a valid class name: ``3d_secure`` → ``N3dSecure``, ``None`` → ``None_``."""
+    name = "".join(w[:1].upper() + w[1:] for w in _words(text))
+    if not name:
+        return "Value"
+    if name[0].isdigit():
+        name = "N" + name
+    if keyword.iskeyword(name):
+        name += "_"
+    return name
+
+
+def unique(name: str, used: set[str]) -> str:
+    """``name``, or ``name_2``, ``name_3``… when taken; the result is added to ``used``."""
+    candidate, n = name, 2
+    while candidate in used:
+        candidate, n = f"{name}_{n}", n + 1
+    used.add(candidate)
+    return candidate
 
 
 def py_identifier(text: str, *, prefix: str = "field_") -> str:

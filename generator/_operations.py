@@ -388,7 +388,7 @@ class OperationBuilder:
             res, _, name = self.overrides[op_id].rpartition(":")
             return tuple(x for x in res.split(".") if x), name
         strategy = self.config.get("naming", "operation_id")
-        if strategy == "path":
+        if strategy == "path" or not op.get("operationId"):  # no id to name it by: its path
             return self._path_name(path, method, paging, responses)
         if strategy == "operation_id":
             group, _, verb = op_id.partition("/")

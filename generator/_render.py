@@ -21,6 +21,8 @@ __all__ = ["Renderer"]
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _TAG = re.compile(r"<[^>]+>")
+#: a wire name whose Python name a reader could not guess (``page[size]``, ``DateSent<``)
+_UNGUESSABLE = re.compile(r"[^A-Za-z0-9_.\-]")
 
 
 def _pyrepr(value: Any) -> str:
@@ -246,6 +248,11 @@ def method_view(code: ModuleCode, op: Operation, parsers: dict[str, str]) -> dic
     doc += f"\n\n        ``{op.method} {op.path}``"
     if op.docs_url:
         doc += f" — {op.docs_url}"
+    renamed = [
+        p for p in [*op.params, *(op.body.fields or [] if op.body else [])] if _UNGUESSABLE.search(p.wire)
+    ]
+    if renamed:
+        doc += "\n\n        Wire names: " + ", ".join(f"``{p.name}`` is ``{p.wire}``" for p in renamed) + "."
     if op.deprecated:
         doc += "\n\n        Deprecated by the provider."
     doc += "\n        "
