@@ -19,7 +19,7 @@ import yaml
 from ._codegen import ModuleCode
 from ._ir import Provider, Resource
 from ._loader import Document
-from ._operations import OperationBuilder
+from ._operations import GenerationError, OperationBuilder
 from ._pins import ROOT, Pin, PinError, ProviderSettings, load_providers, locate_spec
 from ._render import (
     Renderer,
@@ -95,6 +95,7 @@ def build_provider(settings: ProviderSettings, pin: Pin) -> Provider:
         spec_schemas=len((doc.root.get("components") or {}).get("schemas") or {}),
         documented_bodies=builder.documented_bodies,
         represented_bodies=builder.represented_bodies,
+        incomplete=len(builder.incomplete),
     )
 
 
@@ -191,7 +192,16 @@ def _format(folder: Path) -> None:
     if ruff is None:
         print("note: ruff not found, generated code left unformatted", file=sys.stderr)
         return
-    subprocess.run([ruff, "format", "--quiet", "--line-length", "110", "--no-cache", str(folder)], check=True)
+    done = subprocess.run(
+        [ruff, "format", "--line-length", "110", "--no-cache", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        # the generated code does not parse: show ruff's own report (file, line, error)
+        report = (done.stderr or done.stdout).strip()
+        raise GenerationError(f"ruff format failed on the generated code (exit {done.returncode}):\n{report[:4000]}")
 
 
 def generate_all(
@@ -228,7 +238,7 @@ def generate_all(
                 render_version(provider, pin, staged)
                 if version == settings.default:
                     default_provider = provider
-                ops = len(provider.operations)
+                ops = len(provider.operations) - provider.incomplete
                 provider_reports.append(
                     Report(
                         name,

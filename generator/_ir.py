@@ -194,6 +194,8 @@ class Provider:
     spec_schemas: int
     documented_bodies: int
     represented_bodies: int
+    #: operations rendered without some of their parameters, body or responses
+    incomplete: int = 0
 
     @property
     def operations(self) -> list[Operation]:

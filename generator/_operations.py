@@ -69,6 +69,8 @@ class OperationBuilder:
                     self._collections.add(tuple(s for s in segs[: i + 1] if not _is_param(s)))
         self.documented_bodies = 0
         self.represented_bodies = 0
+        #: operation ids generated without some of their parameters, body or responses
+        self.incomplete: set[str] = set()
 
     def _segments(self, path: str) -> list[str]:
         rest = path[len(self.prefix) :] if self.prefix and path.startswith(self.prefix) else path
@@ -167,11 +169,14 @@ class OperationBuilder:
         merged: dict[tuple[str, str], dict[str, Any]] = {}
         for raw in [*shared, *own]:
             p = self.doc.deref(raw)
+            if not isinstance(p, dict) or not isinstance(p.get("name"), str) or "in" not in p:
+                raise GenerationError(f"{op_id}: a parameter without `name` and `in`: {str(p)[:200]}")
             merged[(p["name"], p["in"])] = p
         params: list[Param] = []
         used: set[str] = set()
         for (wire, loc), p in merged.items():
             if loc == "cookie":
+                self.incomplete.add(op_id)  # not sent: the operation does not count as generated
                 continue
             name = py_identifier(wire)
             while name in used or (name in _RESERVED_PARAMS and not (name == "page" and loc == "query")):
@@ -268,7 +273,7 @@ class OperationBuilder:
                             name=name,
                             location="body",
                             ty=ty,
-                            required=wire in req and required,
+                            required=wire in req,
                             description=first_paragraph(
                                 pd.get("description") if isinstance(pd, dict) else "", 300
                             ),
