@@ -33,6 +33,7 @@ from ._render import (
     version_module,
 )
 from ._schemas import SchemaConverter
+from ._security import client_view
 
 __all__ = ["GENERATED", "Report", "build_provider", "generate_all"]
 
@@ -80,6 +81,12 @@ def build_provider(settings: ProviderSettings, pin: Pin) -> Provider:
     root, count = builder.build()
     info = doc.root.get("info") or {}
     servers = doc.root.get("servers") or [{"url": ""}]
+    client = None
+    base_url = str(config.get("base_url") or servers[0].get("url", "")).rstrip("/")
+    if config.get("auth") == "spec":
+        client = client_view(doc.root, settings.name, list(config.get("api_key_env") or []))
+        for _kw, wire, default, _enum in client.server_vars:
+            base_url = base_url.replace("{" + wire + "}", default)
     package = f"usepolvo.{settings.name}.{version_module(pin.version)}"
     return Provider(
         name=settings.name,
@@ -88,7 +95,7 @@ def build_provider(settings: ProviderSettings, pin: Pin) -> Provider:
         client_class=str(config["client_class"]),
         config=config,
         title=str(info.get("title") or settings.name),
-        base_url=str(servers[0].get("url", "")).rstrip("/"),
+        base_url=base_url,
         root=root,
         models=schemas.models,
         spec_operations=count,
@@ -96,6 +103,7 @@ def build_provider(settings: ProviderSettings, pin: Pin) -> Provider:
         documented_bodies=builder.documented_bodies,
         represented_bodies=builder.represented_bodies,
         incomplete=len(builder.incomplete),
+        client=client,
     )
 
 
@@ -201,7 +209,9 @@ def _format(folder: Path) -> None:
     if done.returncode != 0:
         # the generated code does not parse: show ruff's own report (file, line, error)
         report = (done.stderr or done.stdout).strip()
-        raise GenerationError(f"ruff format failed on the generated code (exit {done.returncode}):\n{report[:4000]}")
+        raise GenerationError(
+            f"ruff format failed on the generated code (exit {done.returncode}):\n{report[:4000]}"
+        )
 
 
 def generate_all(

@@ -155,6 +155,8 @@ class Operation:
     deprecated: bool = False
     #: the ``Accept`` header, when the success body is not plain ``application/json``
     accept: str | None = None
+    #: the operation's own security requirement (auth from the spec only)
+    security: tuple[tuple[str, ...], ...] | None = None
 
     @property
     def const_name(self) -> str:
@@ -196,6 +198,8 @@ class Provider:
     represented_bodies: int
     #: operations rendered without some of their parameters, body or responses
     incomplete: int = 0
+    #: credentials and server variables from the spec (``auth = "spec"``), see ``_security``
+    client: object = None
 
     @property
     def operations(self) -> list[Operation]:

@@ -36,6 +36,7 @@ from ._loader import Document
 from ._naming import pascal, py_identifier, singular
 from ._paging import resolve as resolve_paging
 from ._schemas import SchemaConverter, first_paragraph
+from ._security import requirement
 
 __all__ = ["GenerationError", "OperationBuilder"]
 
@@ -91,6 +92,11 @@ class OperationBuilder:
                 count += 1
                 op = self._operation(path, method, item[method], shared, item.get("servers"))
                 key = (op.resource, op.name)
+                if key in seen and not item[method].get("operationId"):
+                    # no id to tell them apart: the method does (``delete_…`` beside ``create_…``)
+                    verb = {"post": "create", "put": "replace", "patch": "update"}.get(method, method)
+                    op.name = f"{verb}_{op.name}" if not op.name.startswith(verb) else f"{method}_{op.name}"
+                    key = (op.resource, op.name)
                 if key in seen:
                     raise GenerationError(
                         f"{method.upper()} {path} and {seen[key]} both map to "
@@ -151,6 +157,7 @@ class OperationBuilder:
             server=srv if srv and srv.rstrip("/") != self._base_url() else None,
             deprecated=bool(op.get("deprecated")),
             accept=_accept(responses),
+            security=requirement(op.get("security")) if self.config.get("auth") == "spec" else None,
         )
 
     def _base_url(self) -> str:

@@ -308,6 +308,8 @@ def op_ctor(code: ModuleCode, op: Operation, parsers: dict[str, str]) -> str:
         args.append(f"paging=PageStyle({kind!r}{fields})")
     if op.server:
         args.append(f"server={op.server!r}")
+    if op.security is not None:
+        args.append(f"security={op.security!r}")
     if op.docs_url:
         args.append(f"docs_url={op.docs_url!r}")
     if op.accept:

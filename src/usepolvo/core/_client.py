@@ -302,9 +302,24 @@ class BaseClient:
 
     def _url(self, op: Operation, path: tuple[Any, ...]) -> str:
         route = encode_path(op.path, op.path_params, path, op.multi_segment) if path else op.path
-        if op.server and not self._custom_base_url:
-            return op.server.rstrip("/") + route
+        if op.server and (not self._custom_base_url or "://" not in op.server):
+            return self.resolve_server(op.server) + route
         return self.base_url + route
+
+    #: values of the spec's server variables (``{site}``…), set by generated clients that have them
+    _server_vars: Mapping[str, str] = {}
+
+    def resolve_server(self, url: str) -> str:
+        """A server URL of the spec with its ``{variables}`` filled in; a relative one is
+        resolved against the client's base URL."""
+        if "{" in url:
+            for name, value in self._server_vars.items():
+                url = url.replace("{" + name + "}", value)
+        if "://" not in url:
+            from urllib.parse import urljoin
+
+            url = urljoin(self.base_url + "/", url)
+        return url.rstrip("/")
 
     def build_request(
         self,
@@ -460,8 +475,21 @@ class BaseClient:
         With a dynamic ``auth=`` the request is signed first, unless it has its own
         ``Authorization``.
         """
-        if self._auth is not None and "authorization" not in request.headers:
-            request.headers["Authorization"] = await self._auth.authorization(self)
+        auth = self._auth
+        if (
+            auth is not None
+            and getattr(auth, "signs_requests", False)
+            and "usepolvo.signed" not in request.extensions
+        ):
+            from ._security import send_signed  # credentials from the spec's securitySchemes
+
+            return await send_signed(self, auth, op, request, options, stream)  # type: ignore[arg-type]
+        if (
+            auth is not None
+            and "authorization" not in request.headers
+            and not getattr(auth, "signs_requests", False)
+        ):
+            request.headers["Authorization"] = await auth.authorization(self)
         policy = self.retry
         total = self.total_timeout
         if options:

@@ -72,6 +72,7 @@ class Operation:
         "path_params",
         "query_styles",
         "responses",
+        "security",
         "server",
         "streams",
     )
@@ -92,6 +93,7 @@ class Operation:
         server: str | None = None,
         docs_url: str | None = None,
         accept: str | None = None,
+        security: tuple[tuple[str, ...], ...] | None = None,
     ) -> None:
         self.name = name
         self.method = method
@@ -108,6 +110,9 @@ class Operation:
         self.server = server
         self.docs_url = docs_url
         self.accept = accept
+        #: the operation's own security requirement (alternatives of scheme names), or
+        #: ``None`` for the spec's default (see ``_security``)
+        self.security = security
 
     def response_for(self, status: int) -> ResponseSpec:
         """The reader for a success status; JSON when the spec documents nothing."""
