@@ -88,10 +88,14 @@ def client_view(root: dict[str, Any], name: str, api_key_env: list[str]) -> Clie
             kws = (keyword("username"), keyword("password"))
         elif typ == "oauth2" and isinstance((s.get("flows") or {}).get("clientCredentials"), dict):
             entry["kind"] = "client_credentials"
-            entry["token_url"] = str(s["flows"]["clientCredentials"].get("tokenUrl", ""))
+            entry["token_url"] = _same_origin(str(s["flows"]["clientCredentials"].get("tokenUrl", "")), root)
             kws = (keyword("client_id"), keyword("client_secret"))
-        else:  # http bearer (or another http scheme), oauth2 with a token, openIdConnect
-            entry["kind"] = "bearer" if typ == "http" else "oauth2"
+            entry["token_keyword"] = keyword("access_token")  # or a token the user already has
+        elif typ in ("oauth2", "openIdConnect"):  # a token from another flow, sent as bearer
+            entry["kind"] = "oauth2"
+            kws = (keyword("access_token"),)
+        else:  # http bearer (or another http scheme)
+            entry["kind"] = "bearer"
             kws = (keyword("api_key" if len(single) == 1 else py_identifier(scheme_name)),)
         entry["keywords"] = kws
         entry["env"] = tuple(keywords[k] for k in kws)
@@ -119,8 +123,20 @@ def client_view(root: dict[str, Any], name: str, api_key_env: list[str]) -> Clie
 def _single_credential(s: dict[str, Any]) -> bool:
     if s.get("type") == "apiKey":
         return True
-    if s.get("type") == "http":
-        return str(s.get("scheme", "")).lower() != "basic"
-    if s.get("type") == "oauth2":
-        return not isinstance((s.get("flows") or {}).get("clientCredentials"), dict)
-    return s.get("type") == "openIdConnect"
+    return s.get("type") == "http" and str(s.get("scheme", "")).lower() != "basic"
+
+
+def _same_origin(url: str, root: dict[str, Any]) -> str:
+    """A token URL on the API's own host, as a path: it then follows a custom base URL."""
+    from urllib.parse import urlsplit
+
+    servers = root.get("servers") or [{}]
+    server = urlsplit(str((servers[0] or {}).get("url", "")))
+    target = urlsplit(url)
+    if (
+        target.scheme
+        and (target.scheme, target.netloc) == (server.scheme, server.netloc)
+        and "{" not in server.netloc
+    ):
+        return target.path + (f"?{target.query}" if target.query else "")
+    return url

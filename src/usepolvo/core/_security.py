@@ -43,7 +43,17 @@ class Scheme:
     token the user brings) or ``client_credentials``; ``keywords`` are the client's
     constructor arguments that carry its credentials, ``env`` their environment variables."""
 
-    __slots__ = ("env", "keywords", "kind", "location", "name", "param", "scopes", "token_url")
+    __slots__ = (
+        "env",
+        "keywords",
+        "kind",
+        "location",
+        "name",
+        "param",
+        "scopes",
+        "token_keyword",
+        "token_url",
+    )
 
     def __init__(
         self,
@@ -55,6 +65,7 @@ class Scheme:
         location: str = "header",
         param: str = "",
         token_url: str = "",
+        token_keyword: str = "",
         scopes: tuple[str, ...] = (),
     ) -> None:
         self.name = name
@@ -64,6 +75,8 @@ class Scheme:
         self.location = location
         self.param = param
         self.token_url = token_url
+        #: ``client_credentials``: the keyword of a token the user already has (used as is)
+        self.token_keyword = token_keyword
         self.scopes = scopes
 
     def __repr__(self) -> str:
@@ -106,7 +119,10 @@ class SpecAuth(Auth):
         self.refresh_before = refresh_before
         values: dict[str, str] = {}
         for scheme in schemes:
-            for keyword, env in zip(scheme.keywords, scheme.env, strict=False):
+            pairs = list(zip(scheme.keywords, scheme.env, strict=False))
+            if scheme.token_keyword:
+                pairs.append((scheme.token_keyword, None))
+            for keyword, env in pairs:
                 value = credentials.get(keyword)
                 if value is None and env:
                     value = os.environ.get(env)
@@ -127,6 +143,8 @@ class SpecAuth(Auth):
 
     def _given(self, name: str) -> bool:
         scheme = self.schemes.get(name)
+        if scheme is not None and scheme.token_keyword in self._values:
+            return True
         return scheme is not None and all(k in self._values for k in scheme.keywords)
 
     def _has(self, alternative: tuple[str, ...]) -> bool:
@@ -179,6 +197,8 @@ class SpecAuth(Auth):
             elif kind == "basic":
                 user, password = (self._values[k] for k in scheme.keywords)
                 request.headers["Authorization"] = _basic(user, password)
+            elif kind == "client_credentials" and scheme.token_keyword in self._values:
+                request.headers["Authorization"] = f"Bearer {self._values[scheme.token_keyword]}"
             elif kind == "client_credentials":
                 token = self._tokens.get(name)
                 if token is None or time.time() >= token.expires - self.refresh_before:
