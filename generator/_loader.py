@@ -267,7 +267,8 @@ class _Bundler:
             return {**replaced, **{k: v for k, v in out.items() if k not in replaced}}
         out = {}
         for key, value in node.items():
-            if key.startswith("x-") or key in _DATA_KEYS:
+            if key.startswith("x-") or (key in _DATA_KEYS and (schema or key == "example")):
+                # (outside schemas `default` is a response code, not data)
                 out[key] = value
                 continue
             inner = f"{where}/{_escape(key)}"

@@ -61,6 +61,8 @@ def _load_pin(provider: str, path: Path) -> Pin:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise PinError(f"pin specs/{provider}/{path.name} is not valid TOML: {exc}") from None
+    if "file" in data:  # a spec kept beside its pin (tests, or a provider's own repo)
+        data.setdefault("mirror", "")
     missing = [k for k in ("version", "source", "sha256", "mirror") if k not in data]
     if missing:
         raise PinError(f"pin specs/{provider}/{path.name} lacks {', '.join(missing)}")
@@ -137,6 +139,14 @@ def _download(pin: Pin, dest: Path) -> None:
 
 def locate_spec(pin: Pin, *, allow_download: bool = True) -> Path:
     """The verified spec file of a pin: from the mirror, the cache, or downloaded."""
+    if "file" in pin.extra:
+        local = pin.path.parent / str(pin.extra["file"])
+        if not local.is_file():
+            raise PinError(f"{pin.label}: spec file {local} (the pin's `file`) does not exist")
+        digest = _sha256(local)
+        if digest != pin.sha256:
+            raise PinError(f"{pin.label}: sha256 of {local} is {digest}, the pin says {pin.sha256}")
+        return local
     candidates = [mirror_root() / pin.mirror, CACHE / pin.provider / pin.version / Path(pin.mirror).name]
     path = next((p for p in candidates if p.is_file()), None)
     if path is None:
