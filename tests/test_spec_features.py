@@ -151,7 +151,7 @@ def test_config_defaults_live_once() -> None:
         ConfigError, match=r"pagination\[0\]: unknown key 'cursor_parm' \(did you mean 'cursor_param'\?\)"
     ):
         parse_config({"pagination": [{"kind": "cursor", "cursor_parm": "x"}]}, "x.toml", name="a", pins=["1"])
-    with pytest.raises(ConfigError, match="rate_limit.max_concurrency must be a int"):
+    with pytest.raises(ConfigError, match=r"rate_limit\.max_concurrency must be a int"):
         parse_config({"rate_limit": {"max_concurrency": "10"}}, "x.toml", name="a", pins=["1"])
 
 
