@@ -18,6 +18,14 @@ from ._pins import PinError
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "new-provider":
+        from ._newprovider import main as new_provider
+
+        try:
+            return new_provider(argv[1:])
+        except (PinError, GenerationError) as exc:
+            print(f"new-provider: generation failed: {exc}", file=sys.stderr)
+            return 2
     if argv and argv[0] in ("api-diff", "update-spec"):
         from ._versions import main as versions_main
 
@@ -25,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m generator",
         description=__doc__,
-        epilog="subcommands: `api-diff` and `update-spec` (python -m generator api-diff --help)",
+        epilog="subcommands: `new-provider`, `api-diff` and `update-spec` (python -m generator new-provider --help)",
     )
     parser.add_argument("--provider", action="append", help="only this provider (repeatable)")
     parser.add_argument("--out", default=str(GENERATED), help="output folder (default: generated/)")

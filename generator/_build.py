@@ -167,7 +167,7 @@ def _render_resource(r: Renderer, provider: Provider, res: Resource, ctx: dict[s
 
 
 #: generator modules that do not shape the generated code (CLI, API diff, upgrade flow)
-OUTPUT_NEUTRAL = frozenset({"__main__.py", "_diff.py", "_versions.py"})
+OUTPUT_NEUTRAL = frozenset({"__main__.py", "_diff.py", "_versions.py", "_newprovider.py"})
 
 
 def input_files(settings: ProviderSettings) -> dict[str, Path]:

@@ -230,3 +230,25 @@ def test_smoke(corpus_out: Path, name: str) -> None:
         assert delete["method"] == "DELETE" and str(case["delete"][2][-1]) in delete["path"]
     finally:
         server.stop()
+
+
+_ENTRIES = {
+    "adyen_management": "adyen-management/3/ManagementService-v3.yaml",
+    "algolia_search": "algolia-search/1.0.0/specs/search/spec.yml",
+    "datadog_v1": "datadog-v1/1.0/openapi.yaml",
+    "pinterest": "pinterest/5.23.0/openapi.yaml",
+    "redocly_cafe": "redocly-cafe/1.0.0/openapi/openapi.yaml",
+    "up_banking": "up-banking/v1/openapi.json",
+}
+
+
+def test_new_provider_writes_a_config_that_generates(tmp_path: Path) -> None:
+    from generator._newprovider import write_provider
+
+    specs = tmp_path / "specs"
+    for name, entry in _ENTRIES.items():
+        folder = write_provider(name, str(mirror_root() / "corpus" / entry), specs)
+        assert (folder / "provider.toml").is_file()
+    reports = generate_all(tmp_path / "out", specs=specs, force=True, fmt=False)
+    assert sorted(r.provider for r in reports) == sorted(_ENTRIES)
+    assert not [r.line() for r in reports if r.dropped]
