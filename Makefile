@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON := $(BIN)/python
 
-.PHONY: install venv generate test lint typecheck seed check drift api-diff update-spec bench clean
+.PHONY: install venv generate test lint typecheck seed check drift api-diff update-spec bench clean corpus
 
 install: venv generate seed
 
@@ -34,9 +34,16 @@ lint: venv
 	$(BIN)/ruff check src generator tests examples
 	$(BIN)/ruff format --check src generator tests examples
 
-typecheck: generate
+# every generated provider: the pinned ones, the corpus (tests/corpus) and the synthetic specs
+typecheck: generate corpus
 	$(BIN)/mypy src/usepolvo generator
-	$(BIN)/mypy generated/usepolvo/stripe
+	$(BIN)/mypy generated/usepolvo
+	MYPYPATH=src:.cache/corpus $(BIN)/mypy --explicit-package-bases .cache/corpus/usepolvo
+
+# the corpus and synthetic-spec providers, generated into .cache/corpus (not shipped)
+corpus: venv
+	$(PYTHON) -m generator --specs tests/corpus --out .cache/corpus
+	$(PYTHON) -m generator --specs tests/specs --out .cache/corpus
 
 check: drift lint typecheck test
 

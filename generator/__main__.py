@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--provider", action="append", help="only this provider (repeatable)")
     parser.add_argument("--out", default=str(GENERATED), help="output folder (default: generated/)")
+    parser.add_argument(
+        "--specs", default=None, help="folder of provider folders (default: specs/; e.g. tests/corpus)"
+    )
     parser.add_argument("--no-format", action="store_true", help="skip ruff format")
     parser.add_argument("--force", action="store_true", help="regenerate even when the inputs did not change")
     parser.add_argument(
@@ -53,7 +56,15 @@ def main(argv: list[str] | None = None) -> int:
         return run_check(Path(args.out), args.provider)
     started = time.perf_counter()
     try:
-        reports = generate_all(args.out, providers=args.provider, fmt=not args.no_format, force=args.force)
+        from pathlib import Path as _Path
+
+        reports = generate_all(
+            args.out,
+            providers=args.provider,
+            fmt=not args.no_format,
+            force=args.force,
+            specs=_Path(args.specs) if args.specs else None,
+        )
     except (PinError, GenerationError) as exc:
         print(f"generation failed: {exc}", file=sys.stderr)
         print("the previous generated/ output was left untouched", file=sys.stderr)

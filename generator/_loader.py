@@ -150,8 +150,8 @@ class _Bundler:
         self.schemas: dict[str, Any] = {}
 
     def bundle(self, root: dict[str, Any]) -> dict[str, Any]:
-        components = root.get("components") if isinstance(root.get("components"), dict) else {}
-        own = components.get("schemas") if isinstance(components.get("schemas"), dict) else {}
+        components: dict[str, Any] = root["components"] if isinstance(root.get("components"), dict) else {}
+        own: dict[str, Any] = components["schemas"] if isinstance(components.get("schemas"), dict) else {}
         # component schemas that are one external $ref keep their name: hoist them there
         aliases: dict[str, tuple[Path, str]] = {}
         for name, entry in own.items():

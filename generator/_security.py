@@ -78,6 +78,7 @@ def client_view(root: dict[str, Any], name: str, api_key_env: list[str]) -> Clie
             continue
         typ = s.get("type")
         entry: dict[str, Any] = {"name": scheme_name}
+        kws: tuple[str, ...]
         if typ == "apiKey":
             entry["kind"] = "api_key"
             entry["location"] = s.get("in", "header")
@@ -106,7 +107,9 @@ def client_view(root: dict[str, Any], name: str, api_key_env: list[str]) -> Clie
     servers = root.get("servers") or [{"url": ""}]
     first = servers[0] if isinstance(servers[0], dict) else {"url": ""}
     server_vars = []
-    for var, spec in (first.get("variables") or {}).items():
+    raw_vars = first.get("variables")
+    variables: dict[str, Any] = raw_vars if isinstance(raw_vars, dict) else {}
+    for var, spec in variables.items():
         kw = py_identifier(var)
         if kw in used:
             kw = "server_" + kw
