@@ -354,3 +354,55 @@ def test_page_number_argument_maps_to_the_spec_parameter(out: Path) -> None:
 
     asyncio.run(run())
     assert seen == ["2"]
+
+
+def test_concurrent_calls_share_one_token_fetch_and_a_failed_fetch_is_typed(out: Path) -> None:
+    from usepolvo.core import AuthenticationError
+
+    fetches: list[int] = []
+    fail = [True]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            fetches.append(1)
+            if fail[0]:
+                return httpx.Response(400, json={"error": "invalid_client", "secret": "sec"})
+            return httpx.Response(200, json={"access_token": "tok", "expires_in": 3600})
+        return httpx.Response(200, json=[])
+
+    async def run() -> None:
+        async with _client(out, handler, client_id="id", client_secret="sec", bearer="b") as c:
+            with pytest.raises(AuthenticationError, match="token endpoint answered 400") as info:
+                await c.logs.list()
+            assert "sec" not in str(info.value)
+            fail[0] = False  # the lock was released: the next calls fetch once, together
+            await asyncio.gather(*(c.logs.list() for _ in range(5)))
+
+    asyncio.run(run())
+    assert len(fetches) == 2
+
+
+def test_cross_file_schema_cycle_and_ref_siblings(tmp_path: Path) -> None:
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "api.yaml").write_text(
+        "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      responses:\n"
+        "        '200':\n          description: ok\n          content:\n            application/json:\n"
+        "              schema: {$ref: schemas/a.yaml, description: an A}\n"
+    )
+    (tmp_path / "schemas" / "a.yaml").write_text("type: object\nproperties:\n  b: {$ref: b.yaml}\n")
+    (tmp_path / "schemas" / "b.yaml").write_text("type: object\nproperties:\n  a: {$ref: ./a.yaml}\n")
+    doc = Document(tmp_path / "api.yaml")
+    schemas = doc.root["components"]["schemas"]
+    assert schemas["a"]["properties"]["b"] == {"$ref": "#/components/schemas/b"}
+    assert schemas["b"]["properties"]["a"] == {"$ref": "#/components/schemas/a"}
+    media = doc.root["paths"]["/a"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert media["schema"] == {"$ref": "#/components/schemas/a", "description": "an A"}
+
+
+def test_non_schema_ref_cycle_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "api.yaml").write_text(
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    $ref: p.yaml\n"
+    )
+    (tmp_path / "p.yaml").write_text("get:\n  responses:\n    '200': {$ref: 'p.yaml#/get/responses/200'}\n")
+    with pytest.raises(RefError, match="cycle"):
+        Document(tmp_path / "api.yaml")

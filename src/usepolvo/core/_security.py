@@ -29,6 +29,8 @@ from ._auth import Auth
 from ._errors import AuthenticationError, ConfigurationError
 
 if TYPE_CHECKING:
+    import asyncio
+
     from ._client import BaseClient, RequestOptions
     from ._operation import Operation
 
@@ -130,6 +132,7 @@ class SpecAuth(Auth):
                     values[keyword] = value
         self._values = values
         self._tokens: dict[str, _Token] = {}
+        self._locks: dict[str, tuple[asyncio.Lock, asyncio.AbstractEventLoop]] = {}
         if default and () not in default and not any(self._has(alt) for alt in default):
             raise ConfigurationError(f"{client_name} needs credentials: {self._describe(default)}")
 
@@ -202,9 +205,12 @@ class SpecAuth(Auth):
             elif kind == "client_credentials":
                 token = self._tokens.get(name)
                 if token is None or time.time() >= token.expires - self.refresh_before:
-                    response = yield self._token_request(scheme, request)
-                    token = self._read_token(scheme, response)
-                    self._tokens[name] = token
+                    async with self._lock(name):  # one fetch, however many calls wait for it
+                        token = self._tokens.get(name)
+                        if token is None or time.time() >= token.expires - self.refresh_before:
+                            response = yield self._token_request(scheme, request)
+                            token = self._read_token(scheme, response)
+                            self._tokens[name] = token
                 request.headers["Authorization"] = f"Bearer {token.value}"
         if cookies:
             request.headers["Cookie"] = "; ".join(cookies)
@@ -250,6 +256,15 @@ class SpecAuth(Auth):
         )
         return _Token(str(data["access_token"]), time.time() + seconds)
 
+    def _lock(self, name: str) -> asyncio.Lock:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(name)
+        if lock is None or lock[1] is not loop:
+            lock = self._locks[name] = (asyncio.Lock(), loop)
+        return lock[0]
+
     def forget_tokens(self) -> bool:
         """Drop fetched tokens (after a 401); whether there were any to fetch again."""
         had = bool(self._tokens)
@@ -283,6 +298,8 @@ async def send_signed(
                 extra = await flow.asend(response)
         except StopAsyncIteration:
             pass
+        finally:
+            await flow.aclose()  # releases a token lock if the fetch failed
         try:
             return await client.send(op, request, options, stream=stream)
         except AuthenticationError:
