@@ -135,7 +135,7 @@ class OperationBuilder:
         hint = pascal(name)
         body = self._body(op.get("requestBody"), method, hint, params)
         own_servers = op.get("servers") or servers
-        srv = own_servers[0].get("url") if own_servers else None
+        srv = _server_url(own_servers[0], self.doc.root) if own_servers else None
         ext = op.get("externalDocs") or {}
         docs = ext.get("url") or self._docs(resource, name)
         if paging is not None and paging.native_page is not None:
@@ -512,6 +512,18 @@ class OperationBuilder:
             else singular(parent)
         )
         return parent_chain, last if "_" in last else f"{last}_{noun}"
+
+
+def _server_url(server: dict[str, Any], root: dict[str, Any]) -> str:
+    """An operation's server URL; a variable whose default differs from the top-level
+    server's (Datadog's ``subdomain: ip-ranges``) is filled in, the rest follow the client."""
+    url = str(server.get("url") or "")
+    top = ((root.get("servers") or [{}])[0] or {}).get("variables") or {}
+    for var, spec in (server.get("variables") or {}).items():
+        default = str((spec or {}).get("default", ""))
+        if var not in top or str((top[var] or {}).get("default", "")) != default:
+            url = url.replace("{" + var + "}", default)
+    return url
 
 
 def _accept(responses: list[Response]) -> str | None:

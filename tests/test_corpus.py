@@ -252,3 +252,15 @@ def test_new_provider_writes_a_config_that_generates(tmp_path: Path) -> None:
     reports = generate_all(tmp_path / "out", specs=specs, force=True, fmt=False)
     assert sorted(r.provider for r in reports) == sorted(_ENTRIES)
     assert not [r.line() for r in reports if r.dropped]
+
+
+def test_server_variables_reach_operation_servers(corpus_out: Path) -> None:
+    from usepolvo.datadog_v1 import DatadogV1Client
+
+    client = DatadogV1Client(api_key_auth="a", app_key_auth="b", site="datadoghq.eu")
+    assert client.base_url == "https://api.datadoghq.eu"
+    ip_ranges = importlib.import_module("usepolvo.datadog_v1.v1_0.resources.ip_ranges")
+    op = next(v for k, v in vars(ip_ranges).items() if k.startswith("_OP_"))
+    assert client._url(op, ()) == "https://ip-ranges.datadoghq.eu/"  # the operation's own subdomain
+    local = DatadogV1Client(api_key_auth="a", app_key_auth="b", base_url="http://127.0.0.1:9")
+    assert local._url(op, ()) == "http://127.0.0.1:9/"  # a user base URL wins over absolute servers
