@@ -406,3 +406,20 @@ def test_non_schema_ref_cycle_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "p.yaml").write_text("get:\n  responses:\n    '200': {$ref: 'p.yaml#/get/responses/200'}\n")
     with pytest.raises(RefError, match="cycle"):
         Document(tmp_path / "api.yaml")
+
+
+def test_a_next_page_on_another_host_is_not_followed(out: Path) -> None:
+    from usepolvo.core import ResponseValidationError
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host != "eu.acme.test":
+            raise AssertionError("credentials sent to another host")
+        return httpx.Response(200, json={"data": ["a"], "meta": {"next_page_url": "https://evil.test/steal"}})
+
+    async def run() -> None:
+        async with _client(out, handler, bearer="b", api_key_cookie="c") as c:
+            async for _ in c.three_d_secure.list_attempts():
+                pass
+
+    with pytest.raises(ResponseValidationError, match="another host"):
+        asyncio.run(run())

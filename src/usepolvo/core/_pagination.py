@@ -217,7 +217,7 @@ def _next_request(
     kind = style.kind
     if kind == "link":
         url: str | None = response.links.get("next", {}).get("url")
-        return url or None
+        return _same_origin(url, response) if url else None
     if style.has_more and not field_path(raw, style.has_more):
         return None
     if kind == "next_url":
@@ -226,7 +226,7 @@ def _next_request(
             return None
         from urllib.parse import urljoin
 
-        return urljoin(str(response.url), target)
+        return _same_origin(urljoin(str(response.url), target), response)
     if isinstance(previous, str):  # a URL-walked list has no query to build on
         return None
     query: dict[str, Any] = dict(previous)
@@ -263,3 +263,17 @@ def _next_request(
         query[param] = number + 1
         return query
     return None
+
+
+def _same_origin(url: str, response: httpx.Response) -> str:
+    """The next page's URL, refused when it leaves the API's host: the credentials go
+    with every page, and a body (or header) must not be able to send them elsewhere."""
+    import httpx
+
+    target, here = httpx.URL(url), response.url
+    if (target.scheme, target.host, target.port) != (here.scheme, here.host, here.port):
+        raise ResponseValidationError(
+            f"the next page is on another host ({target.scheme}://{target.host}); not following it",
+            path="pagination",
+        )
+    return url
