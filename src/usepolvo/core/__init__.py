@@ -37,6 +37,23 @@ if _typing.TYPE_CHECKING:
     from ._retry import RetryPolicy
     from ._streaming import AsyncStream
     from ._warnings import ApiVersionWarning
+    from ._webhooks import (
+        EnvelopeWebhooks,
+        MalformedWebhookHeaderError,
+        MemoryReplayStore,
+        MissingWebhookHeaderError,
+        ReplayStore,
+        UnknownWebhookEvent,
+        WebhookPayloadError,
+        WebhookReplayError,
+        Webhooks,
+        WebhookScheme,
+        WebhookSignatureError,
+        WebhookTimestampError,
+        WebhookVerificationError,
+        sign_webhook,
+        verify_webhook,
+    )
 
 __all__ = [
     "NOT_GIVEN",
@@ -79,6 +96,22 @@ __all__ = [
     "from_unix",
     "invalid",
     "to_unix",
+    # receiving webhooks (loaded on first use)
+    "EnvelopeWebhooks",
+    "MalformedWebhookHeaderError",
+    "MemoryReplayStore",
+    "MissingWebhookHeaderError",
+    "ReplayStore",
+    "UnknownWebhookEvent",
+    "WebhookPayloadError",
+    "WebhookReplayError",
+    "WebhookScheme",
+    "WebhookSignatureError",
+    "WebhookTimestampError",
+    "WebhookVerificationError",
+    "Webhooks",
+    "sign_webhook",
+    "verify_webhook",
 ]
 
 # Everything else loads on first use (PEP 562): importing a client must stay cheap, and the
@@ -104,6 +137,21 @@ _LAZY: dict[str, str] = {
     "from_unix": "._models",
     "invalid": "._models",
     "to_unix": "._models",
+    "EnvelopeWebhooks": "._webhooks",
+    "MalformedWebhookHeaderError": "._webhooks",
+    "MemoryReplayStore": "._webhooks",
+    "MissingWebhookHeaderError": "._webhooks",
+    "ReplayStore": "._webhooks",
+    "UnknownWebhookEvent": "._webhooks",
+    "WebhookPayloadError": "._webhooks",
+    "WebhookReplayError": "._webhooks",
+    "WebhookScheme": "._webhooks",
+    "WebhookSignatureError": "._webhooks",
+    "WebhookTimestampError": "._webhooks",
+    "WebhookVerificationError": "._webhooks",
+    "Webhooks": "._webhooks",
+    "sign_webhook": "._webhooks",
+    "verify_webhook": "._webhooks",
 }
 
 
