@@ -33,6 +33,7 @@ from ._render import (
     version_module,
 )
 from ._schemas import SchemaConverter
+from ._webhooks import build_webhooks, render_provider_webhooks, render_webhooks
 
 __all__ = ["GENERATED", "Report", "build_provider", "generate_all"]
 
@@ -78,6 +79,7 @@ def build_provider(settings: ProviderSettings, pin: Pin) -> Provider:
     config = dict(settings.config)
     builder = OperationBuilder(doc, schemas, config)
     root, count = builder.build()
+    webhooks = build_webhooks(doc, schemas, config, root)
     info = doc.root.get("info") or {}
     servers = doc.root.get("servers") or [{"url": ""}]
     package = f"usepolvo.{settings.name}.{version_module(pin.version)}"
@@ -95,6 +97,7 @@ def build_provider(settings: ProviderSettings, pin: Pin) -> Provider:
         spec_schemas=len((doc.root.get("components") or {}).get("schemas") or {}),
         documented_bodies=builder.documented_bodies,
         represented_bodies=builder.represented_bodies,
+        webhooks=webhooks,
     )
 
 
@@ -111,6 +114,8 @@ def render_version(provider: Provider, pin: Pin, out: Path) -> None:
     ctx: dict[str, Any] = {"provider": provider, "config": provider.config, "api_version": api_version}
     _write(base / "__init__.py", r.render("version_init.py.jinja", **ctx))
     _write(base / "_client.py", r.render("client.py.jinja", **ctx))
+    if provider.webhooks is not None:
+        _write(base / "webhooks.py", render_webhooks(r, provider, ctx))
     _write(
         base / "resources" / "__init__.py",
         r.render("_header.jinja", **ctx)
@@ -263,6 +268,11 @@ def generate_all(
                     default_module=version_module(settings.default),
                 ),
             )
+            if default_provider.webhooks is not None:
+                _write(
+                    staged / "webhooks.py",
+                    render_provider_webhooks(r, default_provider, version_module(settings.default)),
+                )
             _write(staged / "py.typed", "")
             if fmt:
                 _format(staged)

@@ -6,9 +6,12 @@ describe what gets generated. Nothing here knows about Jinja or about any one pr
 
 from __future__ import annotations
 
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
 import attrs
+
+if TYPE_CHECKING:
+    from ._webhooks import WebhooksIR
 
 # -- types -------------------------------------------------------------------------------
 
@@ -193,6 +196,8 @@ class Provider:
     spec_schemas: int
     documented_bodies: int
     represented_bodies: int
+    #: webhook events and signing scheme (``[webhooks]`` in provider.toml), or None
+    webhooks: WebhooksIR | None = None
 
     @property
     def operations(self) -> list[Operation]:

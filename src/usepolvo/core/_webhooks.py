@@ -44,9 +44,12 @@ __all__ = [
     "MissingWebhookHeaderError",
     "ReplayStore",
     "UnknownWebhookEvent",
+    "WebhookBody",
+    "WebhookHeaders",
     "WebhookPayloadError",
     "WebhookReplayError",
     "WebhookScheme",
+    "WebhookSecret",
     "WebhookSignatureError",
     "WebhookTimestampError",
     "WebhookVerificationError",
@@ -58,12 +61,12 @@ __all__ = [
 logger = logging.getLogger("usepolvo")
 
 #: the raw body as received: bytes (``await request.body()``), or text that is encoded as UTF-8
-Body = Union[bytes, bytearray, memoryview, str]
+WebhookBody = Union[bytes, bytearray, memoryview, str]
 #: request headers: any mapping (Starlette's ``Headers``, a dict) or (name, value) pairs,
 #: including ASGI's raw ``list[tuple[bytes, bytes]]``; names are matched case-insensitively
-HeadersLike = Union[Mapping[str, str], Iterable[tuple[str, str]], Iterable[tuple[bytes, bytes]]]
+WebhookHeaders = Union[Mapping[str, str], Iterable[tuple[str, str]], Iterable[tuple[bytes, bytes]]]
 #: one secret, or several while a secret is being rotated (any one of them verifies)
-Secret = Union[str, bytes, Sequence[Union[str, bytes]]]
+WebhookSecret = Union[str, bytes, Sequence[Union[str, bytes]]]
 
 SchemeKind = Literal["stripe", "standard", "github", "hmac"]
 
@@ -169,7 +172,7 @@ class WebhookScheme:
 # -- inputs ---------------------------------------------------------------------------------
 
 
-def _body_bytes(body: Body) -> bytes:
+def _body_bytes(body: WebhookBody) -> bytes:
     if isinstance(body, bytes):
         return body
     if isinstance(body, (bytearray, memoryview)):
@@ -182,7 +185,7 @@ def _body_bytes(body: Body) -> bytes:
     )
 
 
-def _header_map(headers: HeadersLike) -> dict[str, str]:
+def _header_map(headers: WebhookHeaders) -> dict[str, str]:
     items: Iterable[Any] = headers.items() if isinstance(headers, Mapping) else headers
     out: dict[str, str] = {}
     for name, value in items:
@@ -199,7 +202,7 @@ def _require(headers: dict[str, str], name: str) -> str:
     return value.strip()
 
 
-def _secrets(secret: Secret | None, scheme: WebhookScheme) -> list[str | bytes]:
+def _secrets(secret: WebhookSecret | None, scheme: WebhookScheme) -> list[str | bytes]:
     if secret is None and scheme.secret_env:
         secret = os.environ.get(scheme.secret_env) or None
     if secret is None:
@@ -317,9 +320,9 @@ def _parse(headers: dict[str, str], scheme: WebhookScheme) -> _Signed:
 
 def verify_webhook(
     scheme: WebhookScheme,
-    body: Body,
-    headers: HeadersLike,
-    secret: Secret | None = None,
+    body: WebhookBody,
+    headers: WebhookHeaders,
+    secret: WebhookSecret | None = None,
     *,
     tolerance: float | None = None,
     now: float | None = None,
@@ -367,7 +370,7 @@ def verify_webhook(
 
 def sign_webhook(
     scheme: WebhookScheme,
-    body: Body,
+    body: WebhookBody,
     secret: str | bytes,
     *,
     timestamp: int | None = None,
@@ -490,7 +493,7 @@ class Webhooks:
         self,
         client: object | None = None,
         *,
-        secret: Secret | None = None,
+        secret: WebhookSecret | None = None,
         tolerance: float | None = None,
         clock: Callable[[], float] | None = None,
         replay_store: ReplayStore | Literal["memory"] | None = "memory",
@@ -506,10 +509,10 @@ class Webhooks:
 
     def verify(
         self,
-        body: Body,
-        headers: HeadersLike,
+        body: WebhookBody,
+        headers: WebhookHeaders,
         *,
-        secret: Secret | None = None,
+        secret: WebhookSecret | None = None,
         tolerance: float | None = None,
         now: float | None = None,
     ) -> None:
@@ -537,24 +540,24 @@ class Webhooks:
                     header=self.scheme.signature_header,
                 )
 
-    def sign(self, body: Body, *, secret: str | bytes, timestamp: int | None = None) -> dict[str, str]:
+    def sign(self, body: WebhookBody, *, secret: str | bytes, timestamp: int | None = None) -> dict[str, str]:
         """The headers the provider would send for ``body`` (for tests of your endpoint)."""
         ts = int(self._clock()) if timestamp is None else timestamp
         return sign_webhook(self.scheme, body, secret, timestamp=ts)
 
     def _unwrap(
         self,
-        body: Body,
-        headers: HeadersLike,
+        body: WebhookBody,
+        headers: WebhookHeaders,
         *,
-        secret: Secret | None,
+        secret: WebhookSecret | None,
         tolerance: float | None,
         now: float | None,
     ) -> Any:
         self.verify(body, headers, secret=secret, tolerance=tolerance, now=now)
         return self._parse(body, headers)
 
-    def _parse(self, body: Body, headers: HeadersLike | None) -> Any:
+    def _parse(self, body: WebhookBody, headers: WebhookHeaders | None) -> Any:
         hmap = _header_map(headers) if headers is not None else {}
         return self._decode(_loads(_body_bytes(body), hmap), hmap)
 
