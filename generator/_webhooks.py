@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["WebhookEvent", "WebhookObject", "WebhooksIR", "build_webhooks", "render_webhooks"]
 
 SCHEMES = ("github", "hmac", "standard", "stripe")
-_SCHEME_KEYS = {
+_SCHEME_KEYS: dict[str, type | tuple[type, ...]] = {
     "signature_header": str,
     "timestamp_header": str,
     "id_header": str,
@@ -47,7 +47,7 @@ _SCHEME_KEYS = {
     "tolerance": (int, float),
     "secret_env": str,
 }
-_DISPATCH_KEYS = {
+_DISPATCH_KEYS: dict[str, type | tuple[type, ...]] = {
     "scheme": str,
     "section": str,
     "event_header": str,
@@ -158,7 +158,9 @@ def _events(doc: Document, schemas: SchemaConverter, table: dict[str, Any], ir: 
             hint = "Webhook" + pascal(key)
             ty = schemas.convert(schema, hint, py_identifier(hint))
             event = _header_value(doc, op, ir.event_header, key) if ir.event_header else ""
-            actions: list[str | None] = list(_field_values(doc, schema, ir.event_field)) if ir.event_field else []
+            actions: list[str | None] = (
+                list(_field_values(doc, schema, ir.event_field)) if ir.event_field else []
+            )
             desc = first_paragraph(op.get("description") or op.get("summary"), 200)
             for action in actions or [None]:
                 grouped.setdefault((event, action), []).append(WebhookEvent(key, event, action, ty, desc))
@@ -273,7 +275,9 @@ def render_webhooks(r: Renderer, provider: Provider, ctx: dict[str, Any]) -> str
     code = ModuleCode(provider.models, "webhooks")
     events = []
     for e in ir.events:
-        events.append({"event": e.event, "action": e.action, "decoder": code.function(code.decode(e.ty, "v"))})
+        events.append(
+            {"event": e.event, "action": e.action, "decoder": code.function(code.decode(e.ty, "v"))}
+        )
     objects = [{"value": o.value, "decoder": code.function(code.decode(o.ty, "v"))} for o in ir.objects]
     envelope = None
     if ir.envelope is not None:
