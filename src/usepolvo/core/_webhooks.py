@@ -608,9 +608,12 @@ class EnvelopeWebhooks(Webhooks):
         consts, envelope_decoder = self._envelope
         if not isinstance(data, dict) or any(data.get(k) != v for k, v in consts.items()):
             return UnknownWebhookEvent(kind, None, data, "not an event envelope of the pinned spec")
-        envelope = _lenient(envelope_decoder, data, lambda reason: None)
-        if envelope is None:
-            return UnknownWebhookEvent(kind, None, data, "the event envelope does not match its model")
+        try:
+            envelope = envelope_decoder(data)
+        except ResponseValidationError as exc:  # FALLBACK: see _lenient
+            return UnknownWebhookEvent(
+                kind, None, data, f"the event envelope does not match its model: {exc}"
+            )
         raw: Any = data
         for step in self._object_path:
             raw = raw.get(step) if isinstance(raw, dict) else None
