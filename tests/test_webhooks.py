@@ -18,6 +18,9 @@ from typing import Any
 
 import pytest
 import standardwebhooks
+from usepolvo.github.webhooks import GitHubWebhooks
+from usepolvo.openai.webhooks import OpenAIWebhooks
+from usepolvo.stripe.webhooks import StripeWebhooks, WebhookEnvelope
 
 from usepolvo.core import (
     ConfigurationError,
@@ -35,9 +38,6 @@ from usepolvo.core import (
     sign_webhook,
     verify_webhook,
 )
-from usepolvo.github.webhooks import GitHubWebhooks
-from usepolvo.openai.webhooks import OpenAIWebhooks
-from usepolvo.stripe.webhooks import StripeWebhooks, WebhookEnvelope
 
 NOW = 1_750_000_000
 SECRETS = {
@@ -272,7 +272,7 @@ def _garbled(provider: str, headers: dict[str, str]) -> list[dict[str, str]]:
     sig = headers["webhook-signature"]
     b64 = sig.split(",", 1)[1]
     out = [{**headers, "webhook-signature": v} for v in ("garbage", b64, "v2," + b64, "v1,@@@not base64@@@")]
-    out += [{**headers, "webhook-timestamp": v} for v in ("soon", "1.5e9", "-1", "９９")]
+    out += [{**headers, "webhook-timestamp": v} for v in ("soon", "1.5e9", "-1", "\uff19\uff19")]
     return out
 
 
