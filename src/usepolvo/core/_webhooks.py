@@ -498,6 +498,8 @@ class Webhooks:
         clock: Callable[[], float] | None = None,
         replay_store: ReplayStore | Literal["memory"] | None = "memory",
     ) -> None:
+        if not hasattr(self, "scheme"):
+            raise TypeError(f"{type(self).__name__} is a base class: use a provider's (e.g. StripeWebhooks)")
         self._client = client
         self.__secret = secret
         self.tolerance = self.scheme.tolerance if tolerance is None else tolerance
