@@ -81,11 +81,11 @@ def _check(
 ) -> str | None:
     """None when ``result`` is right for the variant, else what is wrong."""
     if isinstance(result, UnknownWebhookEvent):
-        if variant == "required field missing" and not lenient:
-            # the clearly marked fallback while models are strict about required fields:
-            # generic, lossless, with the reason
-            if result.data == body and "does not match" in result.reason:
-                return None
+        # the clearly marked fallback while models are strict about required fields:
+        # generic, lossless, with the reason
+        fallback = variant == "required field missing" and not lenient
+        if fallback and result.data == body and "does not match" in result.reason:
+            return None
         return f"{variant}: generic event ({result.reason[:200]})"
     if variant != "required field missing" and not conforms(result, ty, models):
         return f"{variant}: {type(result).__name__} is not {ty}"
