@@ -488,3 +488,31 @@ async def test_client_webhooks_is_lazy_and_typed(monkeypatch: pytest.MonkeyPatch
         body = body_of("stripe")
         event = hooks.unwrap(body, sign("stripe", body, SECRETS["stripe"]), secret=SECRETS["stripe"], now=NOW)
         assert isinstance(event, WebhookEnvelope)
+
+
+def test_webhooks_load_lazily() -> None:
+    """Importing a client loads no webhook code; ``client.webhooks`` loads no event model."""
+    import subprocess
+    import sys
+    import textwrap
+
+    probe = textwrap.dedent(
+        """
+        import json, sys
+        from usepolvo.github import GitHubClient
+        before = sorted(m for m in sys.modules if "webhooks" in m)
+        client = GitHubClient(token="t", base_url="http://127.0.0.1:9")
+        hooks = client.webhooks
+        models = sorted(m for m in sys.modules if m.startswith("usepolvo.github.v23_0_2.models."))
+        hooks.parse(b'{"zen": "z", "hook_id": 1}', {"X-GitHub-Event": "ping"})
+        after = sorted(m for m in sys.modules if m.startswith("usepolvo.github.v23_0_2.models."))
+        print(json.dumps([before, models, after]))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    before, models, after = json.loads(out.stdout)
+    assert [m for m in before if m.startswith("usepolvo")] == []
+    assert models == []
+    assert 0 < len(after) < 10, after

@@ -547,6 +547,22 @@ class Webhooks:
         ts = int(self._clock()) if timestamp is None else timestamp
         return sign_webhook(self.scheme, body, secret, timestamp=ts)
 
+    def unwrap(
+        self,
+        body: WebhookBody,
+        headers: WebhookHeaders,
+        *,
+        secret: WebhookSecret | None = None,
+        tolerance: float | None = None,
+        now: float | None = None,
+    ) -> Any:
+        """Verify the request, then decode its body into the typed event (generated types)."""
+        return self._unwrap(body, headers, secret=secret, tolerance=tolerance, now=now)
+
+    def parse(self, body: WebhookBody, headers: WebhookHeaders | None = None) -> Any:
+        """Decode a body without verifying it (already verified, or trusted test data)."""
+        return self._parse(body, headers)
+
     def _unwrap(
         self,
         body: WebhookBody,
