@@ -83,7 +83,7 @@ def test_signed_events_are_received_typed(app_url: tuple[str, Any], provider: st
 
 
 def test_github_events_by_header_and_action(app_url: tuple[str, Any]) -> None:
-    url, app = app_url
+    url, _ = app_url
     push = {
         "ref": "refs/heads/main",
         "before": "a" * 40,
