@@ -288,7 +288,7 @@ def render_webhooks(r: Renderer, provider: Provider, ctx: dict[str, Any]) -> str
         }
         members = _members(code, [o.ty for o in ir.objects])
     else:
-        members = _members(code, [e.ty for e in ir.events])
+        members = [*_members(code, [e.ty for e in ir.events]), "UnknownWebhookEvent"]
     runtime = [f"_m.{m}" if m in code.type_names else m for m in members]
     core = {"UnknownWebhookEvent", "WebhookScheme", "EnvelopeWebhooks" if envelope else "Webhooks"}
     code.imports = imports(code, typing={"TYPE_CHECKING", "Any", "cast"}, core=core)

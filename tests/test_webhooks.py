@@ -431,14 +431,17 @@ def test_plain_hmac_scheme_from_config_only() -> None:
         verify_webhook(scheme, body + b" ", {"x-acme-signature": mac}, "acme-secret")
     with pytest.raises(MalformedWebhookHeaderError):
         verify_webhook(scheme, body, {"x-acme-signature": "%%%"}, "acme-secret")
-    timed = WebhookScheme.from_config("hmac", signature_header="X-Sig", timestamp_header="X-Ts")
     with pytest.raises(MissingWebhookHeaderError):
-        verify_webhook(timed, body, sign_webhook(scheme, body, "k"), "k")
-    for bad in (
+        verify_webhook(scheme, body, {"x-other": mac}, "acme-secret")
+    bad_configs: list[dict[str, Any]] = [
         {"kind": "rsa"},
         {"kind": "hmac"},
         {"kind": "hmac", "signature_header": "X", "encoding": "b32"},
-    ):
+        {"kind": "hmac", "signature_header": "X", "algorithm": "md4x"},
+        {"kind": "hmac", "signature_header": "X", "timestamp_header": "X-Ts"},  # unsigned: proves nothing
+        {"kind": "stripe", "tolerance": -1},
+    ]
+    for bad in bad_configs:
         kind = bad.pop("kind")
         with pytest.raises(ConfigurationError):
             WebhookScheme.from_config(kind, **bad)

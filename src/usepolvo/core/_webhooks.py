@@ -164,6 +164,13 @@ class WebhookScheme:
             raise ConfigurationError(f"webhook scheme {kind!r} needs signature_header (the header to read)")
         if values.get("encoding", "hex") not in ("hex", "base64"):
             raise ConfigurationError("webhook encoding must be 'hex' or 'base64'")
+        if kind in ("github", "hmac") and values.get("timestamp_header"):
+            raise ConfigurationError(
+                "a plain HMAC signs the body only, so a timestamp header would prove nothing: "
+                "for a signed timestamp use scheme 'stripe' (t=...,v1=...) or 'standard' with header overrides"
+            )
+        if float(values.get("tolerance", 300.0)) < 0:
+            raise ConfigurationError("webhook tolerance must be >= 0 seconds (0 turns the check off)")
         if values.get("algorithm", "sha256") not in hashlib.algorithms_guaranteed:
             raise ConfigurationError(f"unknown webhook HMAC algorithm {values['algorithm']!r}")
         return cls(kind=kind, **values)  # type: ignore[arg-type]
@@ -312,10 +319,7 @@ def _parse(headers: dict[str, str], scheme: WebhookScheme) -> _Signed:
     sig = _decode_sig(raw[len(scheme.prefix) :].strip(), scheme.encoding)
     if sig is None:
         raise MalformedWebhookHeaderError(f"the {name} signature is not {scheme.encoding}", header=name)
-    ts_value = None
-    if scheme.timestamp_header:
-        ts_value = _timestamp(_require(headers, scheme.timestamp_header), scheme.timestamp_header)
-    return _Signed(b"", [sig], ts_value, scheme.timestamp_header)
+    return _Signed(b"", [sig], None, None)
 
 
 def verify_webhook(
@@ -392,10 +396,7 @@ def sign_webhook(
         }
     mac = _mac(key, data, scheme)
     text = mac.hex() if scheme.encoding == "hex" else base64.b64encode(mac).decode()
-    headers = {scheme.signature_header: scheme.prefix + text}
-    if scheme.timestamp_header:
-        headers[scheme.timestamp_header] = str(ts)
-    return headers
+    return {scheme.signature_header: scheme.prefix + text}
 
 
 # -- replays --------------------------------------------------------------------------------
@@ -502,6 +503,8 @@ class Webhooks:
             raise TypeError(f"{type(self).__name__} is a base class: use a provider's (e.g. StripeWebhooks)")
         self._client = client
         self.__secret = secret
+        if tolerance is not None and tolerance < 0:
+            raise ConfigurationError("tolerance must be >= 0 seconds (0 turns the timestamp check off)")
         self.tolerance = self.scheme.tolerance if tolerance is None else tolerance
         self._clock = clock or time.time
         self._replays: ReplayStore | None = MemoryReplayStore() if replay_store == "memory" else replay_store
@@ -635,9 +638,11 @@ class EnvelopeWebhooks(Webhooks):
         raw: Any = data
         for step in self._object_path:
             raw = raw.get(step) if isinstance(raw, dict) else None
+        if not isinstance(raw, dict):
+            where = ".".join(self._object_path)
+            return UnknownWebhookEvent(kind, None, data, f"the event carries no object at {where}")
         obj: Any = raw
-        if isinstance(raw, dict):
-            decoder = self._objects.get(str(raw.get(self._object_field)))
-            if decoder is not None:
-                obj = _lenient(decoder, raw, lambda reason: raw)
+        decoder = self._objects.get(str(raw.get(self._object_field)))
+        if decoder is not None:
+            obj = _lenient(decoder, raw, lambda reason: raw)
         return self._event_class(type=kind, event=envelope, object=obj)
