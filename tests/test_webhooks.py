@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 import standardwebhooks
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from usepolvo.github.webhooks import GitHubWebhooks
 from usepolvo.openai.webhooks import OpenAIWebhooks
 from usepolvo.stripe.webhooks import StripeWebhooks, WebhookEnvelope
@@ -519,3 +521,51 @@ def test_webhooks_load_lazily() -> None:
     assert [m for m in before if m.startswith("usepolvo")] == []
     assert models == []
     assert 0 < len(after) < 10, after
+
+
+_HEADER_TEXT = st.text(
+    alphabet=st.sampled_from([*"tv01=,; abcdefABCDEF+/xyz-_.", "\u00fc", "\t", "\uff19"]), max_size=60
+)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=st.binary(max_size=64), values=st.lists(_HEADER_TEXT, min_size=4, max_size=4))
+def test_hostile_headers_only_ever_give_verification_errors(
+    provider: str, body: bytes, values: list[str]
+) -> None:
+    names = {
+        "stripe": ["Stripe-Signature"],
+        "github": ["X-Hub-Signature-256"],
+        "openai": ["webhook-id", "webhook-timestamp", "webhook-signature"],
+    }[provider]
+    headers = dict(zip(names, values, strict=False))
+    try:
+        receiver(provider).unwrap(body, headers)
+    except WebhookVerificationError as exc:
+        assert SECRETS[provider] not in str(exc)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.dictionaries(
+                st.sampled_from(["type", "action", "object", "data", "id", "deleted", "hook", "zen", "x"]),
+                inner,
+                max_size=4,
+            )
+        ),
+        max_leaves=12,
+    ),
+    event=st.sampled_from(["ping", "push", "pull_request", "issues", "", "nope"]),
+)
+def test_any_json_decodes_to_an_event_never_an_exception(provider: str, data: Any, event: str) -> None:
+    body = json.dumps(data).encode()
+    result = receiver(provider).parse(body, {"X-GitHub-Event": event})
+    assert result is not None
+    if isinstance(result, UnknownWebhookEvent):
+        assert result.data == data
