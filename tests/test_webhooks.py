@@ -222,7 +222,14 @@ def test_replayed_valid_request_within_tolerance_is_a_replay_error(provider: str
     hooks = receiver(provider, replay_store=store)
     hooks.verify(body, headers, now=NOW)
     hooks2 = CLASSES[provider](secret=SECRETS[provider], replay_store=store, tolerance=0)
-    hooks2.verify(body, headers, now=NOW + 301)
+    hooks2.verify(body, headers, now=NOW + 601)
+    if provider in TIMED:
+        # signed ahead of this clock (skew) and replayed as late as its timestamp still passes
+        ahead = sign(provider, body, SECRETS[provider], ts=NOW + 250, msg_id="msg_ahead")
+        hooks = receiver(provider)
+        hooks.verify(body, ahead, now=NOW)
+        with pytest.raises(WebhookReplayError):
+            hooks.verify(body, ahead, now=NOW + 540)
     # off when asked
     off = receiver(provider, replay_store=None)
     off.verify(body, headers)

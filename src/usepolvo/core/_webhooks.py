@@ -537,7 +537,9 @@ class Webhooks:
             now=current,
         )
         if self._replays is not None:
-            window = limit or self.scheme.tolerance
+            # a signed timestamp passes while it is within ``limit`` of the clock, up to
+            # ``current + limit`` ahead: remember the signature until it can pass no more
+            window = 2 * (limit or self.scheme.tolerance)
             if not self._replays.add(digest.hex(), current + window, current):
                 logger.debug("webhook rejected: replayed signature")
                 raise WebhookReplayError(
