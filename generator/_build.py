@@ -34,6 +34,7 @@ from ._render import (
 )
 from ._schemas import SchemaConverter
 from ._security import client_view
+from ._webhooks import build_webhooks, render_provider_webhooks, render_webhooks
 
 __all__ = ["GENERATED", "Report", "build_provider", "generate_all"]
 
@@ -79,6 +80,7 @@ def build_provider(settings: ProviderSettings, pin: Pin) -> Provider:
     config = dict(settings.config)
     builder = OperationBuilder(doc, schemas, config)
     root, count = builder.build()
+    webhooks = build_webhooks(doc, schemas, config, root)
     info = doc.root.get("info") or {}
     servers = doc.root.get("servers") or [{"url": ""}]
     client = None
@@ -104,6 +106,7 @@ def build_provider(settings: ProviderSettings, pin: Pin) -> Provider:
         represented_bodies=builder.represented_bodies,
         incomplete=len(builder.incomplete),
         client=client,
+        webhooks=webhooks,
     )
 
 
@@ -120,6 +123,8 @@ def render_version(provider: Provider, pin: Pin, out: Path) -> None:
     ctx: dict[str, Any] = {"provider": provider, "config": provider.config, "api_version": api_version}
     _write(base / "__init__.py", r.render("version_init.py.jinja", **ctx))
     _write(base / "_client.py", r.render("client.py.jinja", **ctx))
+    if provider.webhooks is not None:
+        _write(base / "webhooks.py", render_webhooks(r, provider, ctx))
     _write(
         base / "resources" / "__init__.py",
         r.render("_header.jinja", **ctx)
@@ -283,6 +288,11 @@ def generate_all(
                     default_module=version_module(settings.default),
                 ),
             )
+            if default_provider.webhooks is not None:
+                _write(
+                    staged / "webhooks.py",
+                    render_provider_webhooks(r, default_provider, version_module(settings.default)),
+                )
             _write(staged / "py.typed", "")
             if fmt:
                 _format(staged)

@@ -84,6 +84,8 @@ class ProviderConfig:
     optional_headers: dict[str, OptionalHeader] = attrs.field(factory=dict)
     #: operationId → ``"resource.path:method"``
     naming_overrides: dict[str, str] = attrs.field(factory=dict)
+    #: webhook signing scheme and event lookup (``[webhooks]``; keys checked by ``_webhooks``)
+    webhooks: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as the templates read them (every key present, defaults applied)."""
@@ -199,6 +201,8 @@ def parse_config(data: dict[str, Any], where: str, *, name: str, pins: list[str]
                 op: v if v == "none" else _style(v, where, f"pagination_overrides.{op}")
                 for op, v in value.items()
             }
+        elif key == "webhooks":
+            kwargs[key] = dict(_typed(value, dict, where, key))
         elif key in ("version_header", "idempotency_header"):
             kwargs[key] = _typed(value, str, where, key)
         else:

@@ -6,9 +6,12 @@ describe what gets generated. Nothing here knows about Jinja or about any one pr
 
 from __future__ import annotations
 
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
 import attrs
+
+if TYPE_CHECKING:
+    from ._webhooks import WebhooksIR
 
 # -- types -------------------------------------------------------------------------------
 
@@ -200,6 +203,8 @@ class Provider:
     incomplete: int = 0
     #: credentials and server variables from the spec (``auth = "spec"``), see ``_security``
     client: object = None
+    #: webhook events and signing scheme (``[webhooks]`` in provider.toml), or None
+    webhooks: WebhooksIR | None = None
 
     @property
     def operations(self) -> list[Operation]:

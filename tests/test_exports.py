@@ -12,6 +12,9 @@ PACKAGES = [
     "usepolvo.stripe",
     "usepolvo.stripe.v2023_08_16",
     "usepolvo.stripe.v2022_11_15",
+    "usepolvo.stripe.webhooks",
+    "usepolvo.github.webhooks",
+    "usepolvo.openai.webhooks",
 ]
 
 

@@ -38,6 +38,26 @@ if _typing.TYPE_CHECKING:
     from ._retry import RetryPolicy
     from ._streaming import AsyncStream
     from ._warnings import ApiVersionWarning
+    from ._webhooks import (
+        EnvelopeWebhooks,
+        MalformedWebhookHeaderError,
+        MemoryReplayStore,
+        MissingWebhookHeaderError,
+        ReplayStore,
+        UnknownWebhookEvent,
+        WebhookBody,
+        WebhookHeaders,
+        WebhookPayloadError,
+        WebhookReplayError,
+        Webhooks,
+        WebhookScheme,
+        WebhookSecret,
+        WebhookSignatureError,
+        WebhookTimestampError,
+        WebhookVerificationError,
+        sign_webhook,
+        verify_webhook,
+    )
 
 __all__ = [
     "NOT_GIVEN",
@@ -82,6 +102,25 @@ __all__ = [
     "from_unix",
     "invalid",
     "to_unix",
+    # receiving webhooks (loaded on first use)
+    "EnvelopeWebhooks",
+    "MalformedWebhookHeaderError",
+    "MemoryReplayStore",
+    "MissingWebhookHeaderError",
+    "ReplayStore",
+    "UnknownWebhookEvent",
+    "WebhookBody",
+    "WebhookHeaders",
+    "WebhookPayloadError",
+    "WebhookReplayError",
+    "WebhookScheme",
+    "WebhookSecret",
+    "WebhookSignatureError",
+    "WebhookTimestampError",
+    "WebhookVerificationError",
+    "Webhooks",
+    "sign_webhook",
+    "verify_webhook",
 ]
 
 # Everything else loads on first use (PEP 562): importing a client must stay cheap, and the
@@ -108,6 +147,24 @@ _LAZY: dict[str, str] = {
     "from_unix": "._models",
     "invalid": "._models",
     "to_unix": "._models",
+    "EnvelopeWebhooks": "._webhooks",
+    "MalformedWebhookHeaderError": "._webhooks",
+    "MemoryReplayStore": "._webhooks",
+    "MissingWebhookHeaderError": "._webhooks",
+    "ReplayStore": "._webhooks",
+    "UnknownWebhookEvent": "._webhooks",
+    "WebhookBody": "._webhooks",
+    "WebhookHeaders": "._webhooks",
+    "WebhookPayloadError": "._webhooks",
+    "WebhookReplayError": "._webhooks",
+    "WebhookScheme": "._webhooks",
+    "WebhookSecret": "._webhooks",
+    "WebhookSignatureError": "._webhooks",
+    "WebhookTimestampError": "._webhooks",
+    "WebhookVerificationError": "._webhooks",
+    "Webhooks": "._webhooks",
+    "sign_webhook": "._webhooks",
+    "verify_webhook": "._webhooks",
 }
 
 
