@@ -650,7 +650,9 @@ class RedisLimiter:
                     self._url,
                     socket_timeout=self.redis_timeout,
                     socket_connect_timeout=self.redis_timeout,
-                    retry=Retry(NoBackoff(), 0),  # our own deadline and retry_interval decide
+                    # one immediate retry on a fresh connection (a pooled one may be stale after a
+                    # Redis restart); our deadline (redis_timeout) bounds both tries
+                    retry=Retry(NoBackoff(), 1),
                 )
         return self._conn
 
@@ -673,6 +675,9 @@ class RedisLimiter:
         self._down_reason = reason
         self._down_until = time.monotonic() + self.retry_interval
         self._drop_urgent()
+        if self._given_redis is None and self._conn is not None and self._loop is not None:
+            # reconnect from scratch next time: pooled connections died with the server
+            self._spawn(self._conn.connection_pool.disconnect())
         if first:
             then = "failing calls" if self.on_unavailable == "fail" else "limiting this process alone"
             logger().warning(
