@@ -227,7 +227,9 @@ async def _work(cfg: dict[str, Any]) -> dict[str, Any]:
             cid = f"{name}-{next(counter)}"
             started = time.monotonic()
             try:
-                await client.customers.retrieve_customer(cfg["customer"], request_options={"query": {"call": cid}})
+                await client.customers.retrieve_customer(
+                    cfg["customer"], request_options={"query": {"call": cid}}
+                )
                 outcome = "ok"
             except LimiterUnavailableError:
                 outcome = "unavailable"

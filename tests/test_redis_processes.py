@@ -9,6 +9,7 @@ on the host, so the bounds are checked as the API would see them.
 from __future__ import annotations
 
 import collections
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -55,9 +56,7 @@ def test_four_processes_share_50_per_second_and_10_in_flight(
     server = make_server(latency=(0.02, 0.08), seed=15)
     cid = server.add_customer()
     common = {"redis": redis_server.url, "key": "stripe:acct_shared", "rate": 50, "concurrency": 10}
-    procs = [
-        workers(name=f"w{i}", server=server.url, customer=cid, calls=500, **common) for i in range(4)
-    ]
+    procs = [workers(name=f"w{i}", server=server.url, customer=cid, calls=500, **common) for i in range(4)]
     for proc in procs:
         proc.go()
     results = [proc.result(timeout=180) for proc in procs]
@@ -87,7 +86,7 @@ def test_four_processes_share_50_per_second_and_10_in_flight(
     for name, recs in _by_worker(records).items():
         times = sorted(r.received for r in recs)
         assert len(times) == 500
-        longest = max(b - a for a, b in zip(times, times[1:], strict=False))
+        longest = max(b - a for a, b in itertools.pairwise(times))
         assert longest < 3.0, (name, longest)
 
 
@@ -160,7 +159,15 @@ def test_a_killed_process_frees_its_slots_within_the_lease(
     killed = time.monotonic()
 
     others = [
-        workers(name=f"w{i}", server=server.url, customer=cid, calls=20, timeout=3.0, connect_timeout=1.0, **common)
+        workers(
+            name=f"w{i}",
+            server=server.url,
+            customer=cid,
+            calls=20,
+            timeout=3.0,
+            connect_timeout=1.0,
+            **common,
+        )
         for i in range(2)
     ]
     for proc in others:
@@ -199,7 +206,8 @@ def test_redis_stopped_mid_run_then_back(
         "gap": 0.02,  # a refused call returns at once: do not spin
     }
     procs = [
-        workers(name=f"w{i}", server=server.url, customer=cid, lanes=4, duration=7.0, **common) for i in range(2)
+        workers(name=f"w{i}", server=server.url, customer=cid, lanes=4, duration=7.0, **common)
+        for i in range(2)
     ]
     for proc in procs:
         proc.go()

@@ -213,9 +213,10 @@ class BaseClient:
     ) -> LimiterProtocol:
         """The user's limiter, or one from their bounds and the provider's defaults
         (shared through Redis when ``POLVO_LIMITER_URL`` is set)."""
-        if limiter is not None:
-            if not isinstance(max_concurrency, NotGiven) or not isinstance(rate_limit, NotGiven):
-                raise ConfigurationError("pass either limiter= or max_concurrency=/rate_limit=, not both")
+        if limiter is not None and (
+            not isinstance(max_concurrency, NotGiven) or not isinstance(rate_limit, NotGiven)
+        ):
+            raise ConfigurationError("pass either limiter= or max_concurrency=/rate_limit=, not both")
         cfg = self._config
         concurrency = cfg.max_concurrency if isinstance(max_concurrency, NotGiven) else max_concurrency
         period = 1.0
@@ -237,7 +238,12 @@ class BaseClient:
             limiter = RedisLimiter.from_env(url, provider=cfg.name, api_key=key)
         adopt = getattr(limiter, "adopt_defaults", None)  # a shared limiter: unset bounds, lease
         if adopt is not None:
-            adopt(max_concurrency=concurrency, rate=rate, period=period, attempt_timeout=self.timeout + self.connect_timeout)
+            adopt(
+                max_concurrency=concurrency,
+                rate=rate,
+                period=period,
+                attempt_timeout=self.timeout + self.connect_timeout,
+            )
         return limiter
 
     def _auth_headers(self, key: str) -> dict[str, str]:

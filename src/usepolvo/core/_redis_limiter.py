@@ -37,6 +37,7 @@ Needs the ``usepolvo[redis]`` extra (``redis>=5``), imported on first use.
 from __future__ import annotations
 
 import collections
+import contextlib
 import hashlib
 import itertools
 import os
@@ -692,10 +693,8 @@ class RedisLimiter:
     async def _sleep(self, seconds: float) -> None:
         wake = self._wake
         assert wake is not None
-        try:
+        with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(wake.wait(), max(0.0, seconds))
-        except asyncio.TimeoutError:
-            pass
 
     # -- internals: the pause, sent without waiting for a loop turn ----------------------
 
@@ -710,7 +709,9 @@ class RedisLimiter:
         local = self._fallback()
         args = [self._token, _num(local._capacity), _num(self._lease * 1000.0), "p", _num(ms)]
         try:
-            writer.writelines(conn.pack_command("EVALSHA", scripts[1].sha, len(self._keys), *self._keys, *args))
+            writer.writelines(
+                conn.pack_command("EVALSHA", scripts[1].sha, len(self._keys), *self._keys, *args)
+            )
         except Exception:  # noqa: BLE001 - fall back to the ordinary path
             self._drop_urgent()
             return False
@@ -733,7 +734,7 @@ class RedisLimiter:
 
     async def _open_urgent(self) -> None:
         try:
-            conn = self._connection().connection_pool.make_connection()
+            conn = self._connection().connection_pool.make_connection()  # type: ignore[no-untyped-call]
             await asyncio.wait_for(conn.connect(), self.redis_timeout)
             self._urgent = conn
         except Exception:  # noqa: BLE001 - pauses then go through the outbox
