@@ -75,15 +75,66 @@ _LOCAL = object()  # a queued caller's answer: Redis is unavailable, use the loc
 # KEYS: 1 window (zset id|cost -> ms), 2 window sum, 3 slots (zset id -> lease expiry ms),
 #       4 pause (string with a ms TTL), 5 queue (zset token -> ticket), 6 queue info
 #       (hash token -> "cost:deadline ms"), 7 ticket counter.
-_ACQUIRE = """
+#
+# Every script starts on Redis's clock and with ``settle``, which applies what attempts
+# reported since the last call, in order: p <ms> (pause), m <id> <cost> (re-date a grant to
+# now), r <id> (release a slot), h <id> (renew a lease), l (leave the queue).
+_PRELUDE = """
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local function settle(now, token, cap, lease, first, last)
+  local i = first
+  while i <= last do
+    local op = ARGV[i]
+    if op == 'p' then
+      local ms = math.floor(tonumber(ARGV[i + 1]) + 0.5)
+      if ms > 0 and redis.call('PTTL', KEYS[4]) < ms then redis.call('SET', KEYS[4], '1', 'PX', ms) end
+      i = i + 2
+    elseif op == 'm' then
+      if cap > 0 then
+        local member = ARGV[i + 1] .. '|' .. ARGV[i + 2]
+        local since = redis.call('ZSCORE', KEYS[1], member)
+        if since then
+          if tonumber(since) < now then redis.call('ZADD', KEYS[1], now, member) end
+        else
+          redis.call('ZADD', KEYS[1], now, member)
+          local used = (tonumber(redis.call('GET', KEYS[2]) or '0') or 0) + tonumber(ARGV[i + 2])
+          redis.call('SET', KEYS[2], string.format('%.17g', used))
+        end
+      end
+      i = i + 3
+    elseif op == 'r' then
+      redis.call('ZREM', KEYS[3], ARGV[i + 1])
+      i = i + 2
+    elseif op == 'h' then
+      redis.call('ZADD', KEYS[3], 'XX', now + lease, ARGV[i + 1])
+      i = i + 2
+    elseif op == 'l' then
+      redis.call('ZREM', KEYS[5], token)
+      redis.call('HDEL', KEYS[6], token)
+      i = i + 1
+    else
+      error('usepolvo limiter: unknown op ' .. tostring(op))
+    end
+  end
+end
+"""
+
+# Grants queue heads. ARGV: 1 token, 2 capacity (0: none), 3 period ms, 4 max concurrency
+# (0: none), 5 lease ms, 6 grace ms, 7 poll ms, 8 key TTL ms, 9 k, then k report entries,
+# then (id, cost) pairs in queue order. Returns {granted, wait ms, pause ms}.
+_ACQUIRE = (
+    _PRELUDE
+    + """
 local token = ARGV[1]
 local cap, period = tonumber(ARGV[2]), tonumber(ARGV[3])
 local maxc, lease = tonumber(ARGV[4]), tonumber(ARGV[5])
 local grace, poll, ttl = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-local n = (#ARGV - 8) / 2
+local k = tonumber(ARGV[9])
+settle(now, token, cap, lease, 10, 9 + k)  -- reports first: a pause among them holds us too
+local base = 10 + k
+local n = (#ARGV - base + 1) / 2
 local function cost_of(member) return tonumber(string.match(member, '|([^|]*)$')) or 0 end
 
 local used = 0
@@ -131,7 +182,7 @@ if pause == 0 then
   local limit = n
   if others > 0 then limit = 1 end
   while granted < limit do
-    local id, cs = ARGV[9 + 2 * granted], ARGV[10 + 2 * granted]
+    local id, cs = ARGV[base + 2 * granted], ARGV[base + 1 + 2 * granted]
     local cost = tonumber(cs)
     if maxc > 0 and inflight + ahead_n + 1 > maxc then break end
     if cap > 0 and used + ahead_cost + cost > cap + 1e-9 then break end
@@ -150,7 +201,7 @@ if cap > 0 then redis.call('SET', KEYS[2], string.format('%.17g', used)) end
 
 local wait = 0
 if granted < n then
-  local cs = ARGV[10 + 2 * granted]
+  local cs = ARGV[base + 1 + 2 * granted]
   local cost = tonumber(cs)
   if granted > 0 then ahead_n, ahead_cost = others, others_cost end  -- served: to the back
   wait = pause
@@ -188,51 +239,10 @@ end
 for _, i in ipairs({1, 2, 3, 5, 6, 7}) do redis.call('PEXPIRE', KEYS[i], ttl) end
 return {granted, string.format('%.17g', wait), string.format('%.17g', pause)}
 """
+)
 
-# Settles what attempts reported since the last call, in order. ARGV: 1 token,
-# 2 capacity, 3 lease ms, then ops: p <ms> (pause), m <id> <cost> (re-date a grant),
-# r <id> (release a slot), h <id> (renew a lease), l (leave the queue).
-_SETTLE = """
-if redis.replicate_commands then pcall(redis.replicate_commands) end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local cap, lease = tonumber(ARGV[2]), tonumber(ARGV[3])
-local i = 4
-while i <= #ARGV do
-  local op = ARGV[i]
-  if op == 'p' then
-    local ms = math.floor(tonumber(ARGV[i + 1]) + 0.5)
-    if ms > 0 and redis.call('PTTL', KEYS[4]) < ms then redis.call('SET', KEYS[4], '1', 'PX', ms) end
-    i = i + 2
-  elseif op == 'm' then
-    if cap > 0 then
-      local member = ARGV[i + 1] .. '|' .. ARGV[i + 2]
-      local since = redis.call('ZSCORE', KEYS[1], member)
-      if since then
-        if tonumber(since) < now then redis.call('ZADD', KEYS[1], now, member) end
-      else
-        redis.call('ZADD', KEYS[1], now, member)
-        local used = (tonumber(redis.call('GET', KEYS[2]) or '0') or 0) + tonumber(ARGV[i + 2])
-        redis.call('SET', KEYS[2], string.format('%.17g', used))
-      end
-    end
-    i = i + 3
-  elseif op == 'r' then
-    redis.call('ZREM', KEYS[3], ARGV[i + 1])
-    i = i + 2
-  elseif op == 'h' then
-    redis.call('ZADD', KEYS[3], 'XX', now + lease, ARGV[i + 1])
-    i = i + 2
-  elseif op == 'l' then
-    redis.call('ZREM', KEYS[5], ARGV[1])
-    redis.call('HDEL', KEYS[6], ARGV[1])
-    i = i + 1
-  else
-    return redis.error_reply('usepolvo limiter: unknown op ' .. tostring(op))
-  end
-end
-return 1
-"""
+# Only reports. ARGV: 1 token, 2 capacity, 3 lease ms, then report entries.
+_SETTLE = _PRELUDE + "settle(now, ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), 4, #ARGV)\nreturn 1\n"
 
 
 class RedisGrant:
@@ -606,6 +616,7 @@ class RedisLimiter:
                 self._post("l")
 
     async def _ask(self, ids: list[str], costs: list[float]) -> tuple[int, float, float]:
+        ops, self._outbox = self._outbox, []  # pending reports ride along
         local = self._fallback()
         period = local.period
         args: list[Any] = [
@@ -617,6 +628,8 @@ class RedisLimiter:
             _num(max(250.0, self.poll_interval * 1000.0 * 5)),  # a waiter's grace to come back
             _num(self.poll_interval * 1000.0),
             int((max(period, self._lease) + 60.0) * 1000),  # idle keys vanish after this
+            len(ops),
+            *ops,
         ]
         for gid, cost in zip(ids, costs, strict=True):
             args += [gid, _num(cost)]
@@ -764,6 +777,7 @@ class RedisLimiter:
 
     async def _settle(self) -> None:
         try:
+            await asyncio.sleep(0)  # a driver starting in this loop turn takes the reports along
             while self._outbox:
                 ops, self._outbox = self._outbox, []
                 local = self._fallback()
