@@ -214,6 +214,54 @@ async def test_a_frozen_redis_falls_back_to_the_local_limiter_within_the_timeout
     await lim.aclose()
 
 
+async def test_a_call_redis_runs_after_we_gave_up_grants_nothing(redis_server: RedisServer) -> None:
+    # A frozen Redis still has the timed-out request in its socket and runs it when thawed:
+    # that late grant must not take the only slot for a whole lease.
+    a = shared(redis_server, max_concurrency=1, lease=30, redis_timeout=0.2, retry_interval=0.2)
+    b = shared(redis_server, max_concurrency=1)
+    grant = await a.acquire()
+    a.mark_sent(grant)
+    a.release()
+    await asyncio.sleep(0.1)
+    redis_server.freeze()
+    try:
+        fallback = await a.acquire()  # times out, then the local limiter grants
+        assert not fallback.shared
+    finally:
+        redis_server.thaw()
+    a.mark_sent(fallback)
+    a.release()
+    await asyncio.wait_for(b.acquire(), 1.0)
+    b.release()
+    await a.aclose()
+    await b.aclose()
+
+
+async def test_a_release_during_an_outage_is_sent_when_redis_answers(redis_server: RedisServer) -> None:
+    a = shared(redis_server, max_concurrency=1, lease=30, redis_timeout=0.2, retry_interval=0.2)
+    b = shared(redis_server, max_concurrency=1)
+    held = await a.acquire()
+    redis_server.freeze()
+    try:
+        local = await a.acquire()  # learns that Redis is down
+        assert not local.shared
+        a.mark_sent(held)
+        a.release()  # Redis cannot hear it now
+        a.mark_sent(local)
+        a.release()
+    finally:
+        redis_server.thaw()
+    await asyncio.sleep(0.3)
+    again = await asyncio.wait_for(a.acquire(), 1.0)  # back: the kept release went first
+    assert again.shared
+    a.mark_sent(again)
+    a.release()
+    await asyncio.wait_for(b.acquire(), 1.0)  # and the slot was not held for the lease
+    b.release()
+    await a.aclose()
+    await b.aclose()
+
+
 async def test_a_key_holding_something_else_counts_as_unavailable(redis_server: RedisServer) -> None:
     import redis.asyncio as aioredis
 

@@ -122,8 +122,9 @@ end
 """
 
 # Grants queue heads. ARGV: 1 token, 2 capacity (0: none), 3 period ms, 4 max concurrency
-# (0: none), 5 lease ms, 6 grace ms, 7 poll ms, 8 key TTL ms, 9 k, then k report entries,
-# then (id, cost) pairs in queue order. Returns {granted, wait ms, pause ms}.
+# (0: none), 5 lease ms, 6 grace ms, 7 poll ms, 8 key TTL ms, 9 deadline (Redis ms; 0:
+# none), 10 k, then k report entries, then (id, cost) pairs in queue order. Returns
+# {granted, wait ms, pause ms, Redis's now ms}.
 _ACQUIRE = (
     _PRELUDE
     + """
@@ -131,9 +132,12 @@ local token = ARGV[1]
 local cap, period = tonumber(ARGV[2]), tonumber(ARGV[3])
 local maxc, lease = tonumber(ARGV[4]), tonumber(ARGV[5])
 local grace, poll, ttl = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-local k = tonumber(ARGV[9])
-settle(now, token, cap, lease, 10, 9 + k)  -- reports first: a pause among them holds us too
-local base = 10 + k
+local deadline, k = tonumber(ARGV[9]), tonumber(ARGV[10])
+settle(now, token, cap, lease, 11, 10 + k)  -- reports first: a pause among them holds us too
+if deadline > 0 and now > deadline then  -- the caller gave up on this call: grant nothing
+  return {0, '0', '0', string.format('%.17g', now)}
+end
+local base = 11 + k
 local n = (#ARGV - base + 1) / 2
 local function cost_of(member) return tonumber(string.match(member, '|([^|]*)$')) or 0 end
 
@@ -237,7 +241,7 @@ elseif mine then
   redis.call('HDEL', KEYS[6], token)
 end
 for _, i in ipairs({1, 2, 3, 5, 6, 7}) do redis.call('PEXPIRE', KEYS[i], ttl) end
-return {granted, string.format('%.17g', wait), string.format('%.17g', pause)}
+return {granted, string.format('%.17g', wait), string.format('%.17g', pause), string.format('%.17g', now)}
 """
 )
 
@@ -313,6 +317,12 @@ class RedisLimiter:
             raise ConfigurationError(f"batch must be a positive integer, got {batch!r}")
         if url is not None:
             _check_url(url)
+            import importlib.util
+
+            if importlib.util.find_spec("redis") is None:
+                raise ConfigurationError(
+                    "RedisLimiter needs the redis package: pip install 'usepolvo[redis]'"
+                )
         self.key = key
         self.on_unavailable: OnUnavailable = on_unavailable
         self.redis_timeout = float(redis_timeout)
@@ -336,6 +346,8 @@ class RedisLimiter:
         self._last: RedisGrant | None = None
         self._waiters: collections.deque[tuple[asyncio.Future[Any], float]] = collections.deque()
         self._outbox: list[Any] = []
+        self._unsent: list[Any] = []  # releases that found Redis down
+        self._offset: float | None = None  # Redis's clock minus ours (ms), from the last reply
         self._paused_until = 0.0
         self._down_until = 0.0
         self._down_reason: str | None = None
@@ -617,6 +629,7 @@ class RedisLimiter:
 
     async def _ask(self, ids: list[str], costs: list[float]) -> tuple[int, float, float]:
         ops, self._outbox = self._outbox, []  # pending reports ride along
+        sent = time.monotonic() * 1000.0
         local = self._fallback()
         period = local.period
         args: list[Any] = [
@@ -628,13 +641,20 @@ class RedisLimiter:
             _num(max(250.0, self.poll_interval * 1000.0 * 5)),  # a waiter's grace to come back
             _num(self.poll_interval * 1000.0),
             int((max(period, self._lease) + 60.0) * 1000),  # idle keys vanish after this
+            # A call that reaches Redis after we gave up on it (a slow or frozen Redis runs
+            # it later) must not take slots nobody will release: past this, no grant.
+            _num(sent + self._offset + self.redis_timeout * 1000.0) if self._offset is not None else 0,
             len(ops),
             *ops,
         ]
         for gid, cost in zip(ids, costs, strict=True):
             args += [gid, _num(cost)]
         reply = await self._run(0, args)
-        granted, wait, pause = reply
+        granted, wait, pause, redis_now = reply
+        # Redis's clock minus ours, under-estimated by the reply's travel: deadlines err early
+        offset = float(redis_now) - time.monotonic() * 1000.0
+        if self._offset is None or offset > self._offset or offset < self._offset - 1000.0:
+            self._offset = offset
         return int(granted), float(wait) / 1000.0, float(pause) / 1000.0
 
     async def _run(self, which: int, args: list[Any]) -> Any:
@@ -688,6 +708,7 @@ class RedisLimiter:
         first = self._down_reason is None
         self._down_reason = reason
         self._down_until = time.monotonic() + self.retry_interval
+        self._offset = None  # it may come back as another server, on another clock
         self._drop_urgent()
         if self._given_redis is None and self._conn is not None and self._loop is not None:
             # reconnect from scratch next time: pooled connections died with the server
@@ -702,6 +723,10 @@ class RedisLimiter:
         if self._down_reason is not None:
             self._down_reason = None
             logger().warning("shared rate limiter %r answers again: shared budget resumed", self.key)
+        if self._unsent:
+            unsent, self._unsent = self._unsent, []
+            for i in range(0, len(unsent), 2):
+                self._post(*unsent[i : i + 2])
 
     async def _sleep(self, seconds: float) -> None:
         wake = self._wake
@@ -766,8 +791,15 @@ class RedisLimiter:
 
     def _post(self, *op: Any) -> None:
         """Queue a report for Redis; one background task sends them in order, batched."""
-        if self._loop is None or time.monotonic() < self._down_until:
-            return  # Redis is down: leases and window dates expire by themselves
+        if self._loop is None:
+            return
+        if time.monotonic() < self._down_until:
+            # Redis is down: window dates and leases expire by themselves, but a release is
+            # kept for when it answers again (a short outage would otherwise hold the slot
+            # for a whole lease)
+            if op[0] == "r":
+                self._unsent.extend(op)
+            return
         self._outbox.extend(op)
         if self._settler is None:
             try:
@@ -810,7 +842,11 @@ class RedisLimiter:
 
     def _spawn(self, coro: Any) -> asyncio.Task[None]:
         loop = self._loop or asyncio.get_running_loop()
-        task: asyncio.Task[None] = loop.create_task(coro)
+        try:
+            task: asyncio.Task[None] = loop.create_task(coro)
+        except RuntimeError:  # the loop has closed
+            coro.close()
+            raise
         self._bg.add(task)
         task.add_done_callback(self._bg.discard)
         return task
@@ -821,6 +857,7 @@ class RedisLimiter:
         self._driver = self._settler = self._keeper = None
         self._bg = set()
         self._outbox = []
+        self._unsent = []
         self._held = {k: g for k, g in self._held.items() if not g.shared}  # old leases expire
         self._wake = asyncio.Event()
         self._urgent = self._urgent_reader = self._urgent_opening = None
