@@ -361,7 +361,7 @@ class RedisLimiter:
         self._wake: asyncio.Event | None = None
         self._bg: set[asyncio.Task[None]] = set()
         self._urgent: Any = None  # a dedicated connection whose writes leave at once (pauses)
-        self._urgent_replies = 0
+        self._urgent_pending: collections.deque[list[Any]] = collections.deque()
         self._urgent_reader: asyncio.Task[None] | None = None
         self._urgent_opening: asyncio.Task[None] | None = None
 
@@ -449,8 +449,8 @@ class RedisLimiter:
             return
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
         self._fallback().pause(seconds)
-        if not self._urgent_pause(seconds * 1000.0):
-            self._post("p", seconds * 1000.0)
+        if not self._send_now("p", _num(seconds * 1000.0)):
+            self._post("p", _num(seconds * 1000.0))
 
     async def acquire(self, cost: float = 1.0) -> RedisGrant:
         """Wait for a shared slot, the end of any pause and room in the shared window.
@@ -498,7 +498,7 @@ class RedisLimiter:
             return
         self._last = grant
         if grant.shared:
-            if self._fallback()._capacity:
+            if self._fallback()._capacity and not self._send_now("m", grant.id, _num(grant.cost)):
                 self._post("m", grant.id, _num(grant.cost))
         elif grant.local is not None:
             self._fallback().mark_sent(grant.local)
@@ -564,7 +564,7 @@ class RedisLimiter:
         if not grant.shared:
             self._fallback().release()
             return
-        if self._fallback().max_concurrency is not None:
+        if self._fallback().max_concurrency is not None and not self._send_now("r", grant.id):
             self._post("r", grant.id)
 
     def _new_id(self) -> str:
@@ -734,18 +734,20 @@ class RedisLimiter:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(wake.wait(), max(0.0, seconds))
 
-    # -- internals: the pause, sent without waiting for a loop turn ----------------------
+    # -- internals: reports sent without waiting for a loop turn --------------------------
 
-    def _urgent_pause(self, ms: float) -> bool:
-        """Write the pause to Redis now, inside ``pause()``: a queued report waits for the
-        next loop turn, and under load that is tens of milliseconds in which other
-        processes keep being granted. ``False``: no such connection; use the outbox."""
+    def _send_now(self, *op: Any) -> bool:
+        """Write a report (pause, re-date, release) to Redis now, inside the call that makes
+        it, on a dedicated pipelined connection. A queued report waits for a loop turn, and
+        under load that is tens of milliseconds in which other processes keep being granted
+        (a pause), or wait for a slot (a release), or in which a point stays dated too early
+        (a re-date: it comes back later). ``False``: no such connection; use the outbox."""
         conn, scripts = self._urgent, self._scripts
         writer = getattr(conn, "_writer", None)
-        if writer is None or scripts is None or writer.is_closing():
+        if writer is None or scripts is None or writer.is_closing() or time.monotonic() < self._down_until:
             return False
         local = self._fallback()
-        args = [self._token, _num(local._capacity), _num(self._lease * 1000.0), "p", _num(ms)]
+        args = [self._token, _num(local._capacity), _num(self._lease * 1000.0), *op]
         try:
             writer.writelines(
                 conn.pack_command("EVALSHA", scripts[1].sha, len(self._keys), *self._keys, *args)
@@ -753,22 +755,27 @@ class RedisLimiter:
         except Exception:  # noqa: BLE001 - fall back to the ordinary path
             self._drop_urgent()
             return False
-        self._urgent_replies += 1
+        self._urgent_pending.append(list(op))
         if self._urgent_reader is None:
-            self._urgent_reader = self._spawn(self._read_urgent(ms))
+            self._urgent_reader = self._spawn(self._read_urgent())
         return True
 
-    async def _read_urgent(self, ms: float) -> None:
+    async def _read_urgent(self) -> None:
         conn = self._urgent
+        pending = self._urgent_pending
         try:
-            while self._urgent_replies and conn is self._urgent:
+            while pending and conn is self._urgent:
                 await asyncio.wait_for(conn.read_response(), self.redis_timeout)
-                self._urgent_replies -= 1
+                pending.popleft()
         except Exception:  # noqa: BLE001 - e.g. NOSCRIPT after a Redis restart: resend the usual way
+            unanswered = list(pending)  # every report is safe to apply twice
             self._drop_urgent()
-            self._post("p", ms)
+            for op in unanswered:
+                self._post(*op)
         finally:
             self._urgent_reader = None
+        if self._wake is not None:
+            self._wake.set()  # a release of ours may let our own queue head go
 
     async def _open_urgent(self) -> None:
         try:
@@ -782,7 +789,7 @@ class RedisLimiter:
 
     def _drop_urgent(self) -> None:
         conn, self._urgent = self._urgent, None
-        self._urgent_replies = 0
+        self._urgent_pending = collections.deque()
         writer = getattr(conn, "_writer", None)
         if writer is not None:
             writer.close()
@@ -861,7 +868,7 @@ class RedisLimiter:
         self._held = {k: g for k, g in self._held.items() if not g.shared}  # old leases expire
         self._wake = asyncio.Event()
         self._urgent = self._urgent_reader = self._urgent_opening = None
-        self._urgent_replies = 0
+        self._urgent_pending = collections.deque()
         if self._given_redis is None:
             self._conn = None  # a pool belongs to the loop it was opened on
             self._scripts = None
