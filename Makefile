@@ -65,6 +65,7 @@ bench: generate
 	$(PYTHON) scripts/bench.py
 	$(PYTHON) scripts/bench_generate.py
 	$(PYTHON) scripts/bench_limits.py
+	$(PYTHON) scripts/bench_redis.py
 
 clean:
 	rm -rf generated/usepolvo .cache .mypy_cache .pytest_cache

@@ -92,3 +92,19 @@ def make_server() -> Iterator[Callable[..., FaultServer]]:
     yield make
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[Any]:
+    """A real ``redis-server`` on a free 127.0.0.1 port, no persistence, stopped after
+    (``tests/_redis.py``); skips only where ``redis-server`` is not installed."""
+    from tests._redis import RedisServer, redis_missing
+
+    reason = redis_missing()
+    if reason is not None:
+        pytest.skip(reason)
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.close()

@@ -30,11 +30,13 @@ from ._types import NOT_GIVEN, NotGiven
 if _typing.TYPE_CHECKING:
     from ._auth import Auth, GitHubAppAuth, TokenAuth
     from ._client import BaseClient, ClientOptions, RequestOptions
+    from ._limiter_base import LimiterProtocol, LimiterUnavailableError
     from ._limits import Limiter
     from ._models import BaseModel, best_match, extra, from_unix, invalid, to_unix
     from ._multipart import FileTypes
     from ._pagination import AsyncPaginator, Page, PaginationLoopError
     from ._ratelimit import RateLimitInfo
+    from ._redis_limiter import RedisLimiter
     from ._retry import RetryPolicy
     from ._streaming import AsyncStream
     from ._warnings import ApiVersionWarning
@@ -80,6 +82,8 @@ __all__ = [
     "GitHubAppAuth",
     "InternalServerError",
     "Limiter",
+    "LimiterProtocol",
+    "LimiterUnavailableError",
     "NotFoundError",
     "NotGiven",
     "Operation",
@@ -91,6 +95,7 @@ __all__ = [
     "ProviderConfig",
     "RateLimitError",
     "RateLimitInfo",
+    "RedisLimiter",
     "RequestOptions",
     "ResponseSpec",
     "ResponseValidationError",
@@ -136,9 +141,12 @@ _LAZY: dict[str, str] = {
     "FileTypes": "._multipart",
     "GitHubAppAuth": "._auth",
     "Limiter": "._limits",
+    "LimiterProtocol": "._limiter_base",
+    "LimiterUnavailableError": "._limiter_base",
     "Page": "._pagination",
     "PaginationLoopError": "._pagination",
     "RateLimitInfo": "._ratelimit",
+    "RedisLimiter": "._redis_limiter",
     "RequestOptions": "._client",
     "RetryPolicy": "._retry",
     "TokenAuth": "._auth",

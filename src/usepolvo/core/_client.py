@@ -29,6 +29,7 @@ from ._errors import (
 )
 from ._json import dumps, loads
 from ._lazy import lazy_module
+from ._limiter_base import LimiterProtocol
 from ._limits import Limiter
 from ._logging import log_attempt, redact
 from ._operation import Operation
@@ -94,7 +95,7 @@ class ClientOptions(TypedDict, total=False):
     max_retries: int | RetryPolicy
     max_concurrency: int | NotGiven | None
     rate_limit: float | tuple[float, float] | NotGiven | None
-    limiter: Limiter | None
+    limiter: LimiterProtocol | None
     default_headers: Mapping[str, str] | None
     http_client: httpx.AsyncClient | None
     auth: Auth | None
@@ -109,7 +110,9 @@ class BaseClient:
     - ``max_concurrency``: requests in flight, shared by all resources (``None``: no limit);
     - ``rate_limit``: requests per second, or ``(points, seconds)`` (``None``: none);
       Stripe defaults to 100/s, 25/s with ``sk_test_``/``rk_test_`` keys;
-    - ``limiter``: a :class:`Limiter` to use instead (share one between clients);
+    - ``limiter``: a :class:`Limiter` to use instead (share one between clients), or a
+      :class:`RedisLimiter` to share one budget between processes and hosts (also chosen
+      by ``POLVO_LIMITER_URL=redis://…``);
     - ``max_retries``: repeats after the first attempt, or a :class:`RetryPolicy`
       (backoff bounds, the longest server-advised wait honoured);
     - ``timeout`` (read/write, per attempt), ``connect_timeout`` (per attempt),
@@ -139,7 +142,7 @@ class BaseClient:
         max_retries: int | RetryPolicy = 2,
         max_concurrency: int | NotGiven | None = NOT_GIVEN,
         rate_limit: float | tuple[float, float] | NotGiven | None = NOT_GIVEN,
-        limiter: Limiter | None = None,
+        limiter: LimiterProtocol | None = None,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         auth: Auth | None = None,
@@ -204,15 +207,16 @@ class BaseClient:
     def _make_limiter(
         self,
         key: str,
-        limiter: Limiter | None,
+        limiter: LimiterProtocol | None,
         max_concurrency: int | NotGiven | None,
         rate_limit: float | tuple[float, float] | NotGiven | None,
-    ) -> Limiter:
-        """The user's limiter, or one from their bounds and the provider's defaults."""
-        if limiter is not None:
-            if not isinstance(max_concurrency, NotGiven) or not isinstance(rate_limit, NotGiven):
-                raise ConfigurationError("pass either limiter= or max_concurrency=/rate_limit=, not both")
-            return limiter
+    ) -> LimiterProtocol:
+        """The user's limiter, or one from their bounds and the provider's defaults
+        (shared through Redis when ``POLVO_LIMITER_URL`` is set)."""
+        if limiter is not None and (
+            not isinstance(max_concurrency, NotGiven) or not isinstance(rate_limit, NotGiven)
+        ):
+            raise ConfigurationError("pass either limiter= or max_concurrency=/rate_limit=, not both")
         cfg = self._config
         concurrency = cfg.max_concurrency if isinstance(max_concurrency, NotGiven) else max_concurrency
         period = 1.0
@@ -225,7 +229,22 @@ class BaseClient:
             rate, period = rate_limit
         else:
             rate = rate_limit
-        return Limiter(max_concurrency=concurrency, rate=rate, period=period)
+        if limiter is None:
+            url = os.environ.get("POLVO_LIMITER_URL")
+            if not url:
+                return Limiter(max_concurrency=concurrency, rate=rate, period=period)
+            from ._redis_limiter import RedisLimiter
+
+            limiter = RedisLimiter.from_env(url, provider=cfg.name, api_key=key)
+        adopt = getattr(limiter, "adopt_defaults", None)  # a shared limiter: unset bounds, lease
+        if adopt is not None:
+            adopt(
+                max_concurrency=concurrency,
+                rate=rate,
+                period=period,
+                attempt_timeout=self.timeout + self.connect_timeout,
+            )
+        return limiter
 
     def _auth_headers(self, key: str) -> dict[str, str]:
         """Headers carrying the credential, per the provider's auth scheme."""
