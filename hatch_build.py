@@ -22,7 +22,7 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 
-class GenerateClients(BuildHookInterface):  # type: ignore[type-arg]
+class GenerateClients(BuildHookInterface):  # type: ignore[misc]
     """Run the generator (in-process) into ``generated/``; the wheel target's ``artifacts``
     setting ships it (``generated/`` is git-ignored)."""
 
