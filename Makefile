@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON := $(BIN)/python
 
-.PHONY: install venv generate test lint typecheck seed check drift api-diff update-spec bench clean
+.PHONY: install venv generate test lint typecheck seed check drift api-diff update-spec bench clean docs
 
 install: venv generate seed
 
@@ -31,8 +31,12 @@ test: generate
 		--ignore=tests/test_spec_pins.py
 
 lint: venv
-	$(BIN)/ruff check src generator tests examples
-	$(BIN)/ruff format --check src generator tests examples
+	$(BIN)/ruff check src generator tests examples hatch_build.py
+	$(BIN)/ruff format --check src generator tests examples hatch_build.py
+
+# Markdown API reference per provider and pinned version → docs/api/ (git-ignored: it quotes the specs)
+docs: venv
+	$(PYTHON) -m generator docs
 
 typecheck: generate
 	$(BIN)/mypy src/usepolvo generator
@@ -60,7 +64,7 @@ bench: generate
 	$(PYTHON) scripts/bench_limits.py
 
 clean:
-	rm -rf generated/usepolvo .cache .mypy_cache .pytest_cache
+	rm -rf generated/usepolvo docs/api .cache .mypy_cache .pytest_cache
 
 # Contract tests (issue 7): every operation checked against its pinned spec, models fuzzed.
 .PHONY: contract fuzz prism
