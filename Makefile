@@ -30,9 +30,12 @@ test: generate
 		--ignore=tests/contract --ignore=tests/test_generator.py --ignore=tests/test_api_diff.py \
 		--ignore=tests/test_spec_pins.py
 
-lint: venv
+# generated/ is checked with generated/ruff.toml, the settings the generator applies to it
+lint: generate
 	$(BIN)/ruff check src generator tests examples hatch_build.py
 	$(BIN)/ruff format --check src generator tests examples hatch_build.py
+	$(BIN)/ruff check generated/usepolvo
+	$(BIN)/ruff format --check generated/usepolvo
 
 # Markdown API reference per provider and pinned version → docs/api/ (git-ignored: it quotes the specs)
 docs: venv

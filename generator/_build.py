@@ -37,6 +37,7 @@ from ._schemas import SchemaConverter
 __all__ = ["GENERATED", "Report", "build_provider", "generate_all"]
 
 GENERATED = ROOT / "generated"
+RUFF_CONFIG = GENERATED / "ruff.toml"
 
 
 @attrs.define
@@ -158,7 +159,7 @@ def _render_resource(r: Renderer, provider: Provider, res: Resource, ctx: dict[s
 
 
 #: generator modules that do not shape the generated code (CLI, API diff, upgrade flow)
-OUTPUT_NEUTRAL = frozenset({"__main__.py", "_diff.py", "_versions.py"})
+OUTPUT_NEUTRAL = frozenset({"__main__.py", "_diff.py", "_docs.py", "_versions.py"})
 
 
 def input_files(settings: ProviderSettings) -> dict[str, Path]:
@@ -166,7 +167,7 @@ def input_files(settings: ProviderSettings) -> dict[str, Path]:
     folder = settings.pins[settings.default].path.parent
     files = {f"specs/{settings.name}/provider.toml": folder / "provider.toml"}
     files.update({f"specs/{settings.name}/{p.path.name}": p.path for p in settings.pins.values()})
-    code = sorted((ROOT / "templates").rglob("*.jinja"))
+    code = [RUFF_CONFIG, *sorted((ROOT / "templates").rglob("*.jinja"))]
     code += sorted(f for f in (ROOT / "generator").glob("*.py") if f.name not in OUTPUT_NEUTRAL)
     files.update({str(f.relative_to(ROOT)): f for f in code})
     return files
@@ -191,7 +192,11 @@ def _format(folder: Path) -> None:
     if ruff is None:
         print("note: ruff not found, generated code left unformatted", file=sys.stderr)
         return
-    subprocess.run([ruff, "format", "--quiet", "--line-length", "110", "--no-cache", str(folder)], check=True)
+    # like openapi-python-client: lint-fix (unused imports, import order, union order), then
+    # format, with generated/ruff.toml — the settings `make lint` checks generated/ with
+    config = ["--config", str(RUFF_CONFIG), "--no-cache", "--quiet"]
+    subprocess.run([ruff, "check", "--fix-only", "--exit-zero", *config, str(folder)], check=True)
+    subprocess.run([ruff, "format", *config, str(folder)], check=True)
 
 
 def generate_all(

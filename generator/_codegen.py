@@ -255,7 +255,10 @@ class ModuleCode:
             # several variants may share a const (OpenAI's ``type: message``): a match that
             # does not parse falls through to the next candidate
             self.uses.add("ResponseValidationError")
-            cond = " and ".join(f"v.get({k!r}) == {val!r}" for k, val in sorted(consts.items()))
+            cond = " and ".join(
+                f"v.get({k!r}) {'is' if val is None or isinstance(val, bool) else '=='} {val!r}"
+                for k, val in sorted(consts.items())
+            )
             out.append(f"        if {cond}:")
             out.append("            try:")
             out.append(f"                return _m.{name}.from_dict(v)")
