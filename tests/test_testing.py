@@ -4,6 +4,7 @@ client-side rate limit; POLVO_RATE_LIMIT=off for clients built elsewhere."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Iterator
 
@@ -130,3 +131,28 @@ async def test_a_user_http_client_is_mocked_too_and_real_pools_survive(stripe_se
                 assert (await real.customers.list_customers()).data == []  # mocked too
             after = await real.customers.list_customers(size=1)
     assert before.data[0].id == after.data[0].id == "cus_00001"
+
+
+async def test_streams_and_simulated_network_failures() -> None:
+    chunk = {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": None}],
+    }
+    events = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode()
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("simulated", request=request)
+
+    with MockAPI() as api:
+        api.post("/v1/chat/completions", content=events, headers={"content-type": "text/event-stream"})
+        down = api.get("/v1/models", handler=flaky, times=1)
+        api.get("/v1/models", json={"object": "list", "data": []})
+        async with OpenAIClient(api_key="sk-x", max_retries=FAST_RETRIES) as ai:
+            stream = await ai.chat.create_chat_completion(model="m", messages=[], stream=True)
+            texts = [c.choices[0].delta.content async for c in stream]
+            page = await ai.models.list_models()  # a connection error, retried
+    assert texts == ["hi"]
+    assert down.called and page.data == []

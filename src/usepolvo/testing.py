@@ -99,7 +99,8 @@ class MockAPI:
     Register with :meth:`add` (or :meth:`get`, :meth:`post`, :meth:`delete`, …): a method,
     the URL path (exact, or a compiled regex matched in full), optionally query ``params``
     the request must carry, and the answer — ``status``, ``json`` or ``content``,
-    ``headers`` — or a ``handler`` (sync or async) that builds an ``httpx.Response``.
+    ``headers`` — or a ``handler`` (sync or async) that builds an ``httpx.Response`` (or
+    raises ``httpx.ConnectError``, ``httpx.ReadTimeout``… to play a network failure).
     Routes are tried in the order added; ``times=n`` answers n requests, then lets later
     routes answer (e.g. a 500 once, then a 200, to exercise retries). A request no route
     answers raises :class:`UnmatchedRequestError` from the call. Leaving the block asserts
