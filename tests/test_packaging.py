@@ -118,7 +118,8 @@ def test_wheel_installs_into_a_new_venv_and_calls_a_local_server(
 ) -> None:
     _, wheel = built
     venv = tmp_path / "venv"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    # a plain install (no extras): the default transport, whatever this run tests
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "POLVO_TRANSPORT")}
     _run([sys.executable, "-m", "venv", str(venv)], cwd=tmp_path, env=env, timeout=120)
     python = venv / "bin" / "python"
     _run(
