@@ -32,6 +32,7 @@ class GenerateClients(BuildHookInterface):  # type: ignore[misc]
         if self.target_name != "wheel":
             return  # the sdist ships the generator's inputs, not its output
         root = Path(self.root)
+        _forget_generator()  # import this tree's generator, not one imported before
         sys.path.insert(0, str(root))
         try:
             from generator._build import generate_all
@@ -49,8 +50,7 @@ class GenerateClients(BuildHookInterface):  # type: ignore[misc]
                 ) from None
         finally:
             sys.path.remove(str(root))
-            for name in [m for m in sys.modules if m == "generator" or m.startswith("generator.")]:
-                del sys.modules[name]  # a later build of another tree must import its own
+            _forget_generator()
         dropped = [r for r in reports if r.dropped]
         if dropped:
             raise RuntimeError(
@@ -59,3 +59,8 @@ class GenerateClients(BuildHookInterface):  # type: ignore[misc]
             )
         for r in reports:
             self.app.display_info(f"usepolvo: {r.line()}")
+
+
+def _forget_generator() -> None:
+    for name in [m for m in sys.modules if m == "generator" or m.startswith("generator.")]:
+        del sys.modules[name]
