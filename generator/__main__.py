@@ -30,10 +30,12 @@ def main(argv: list[str] | None = None) -> int:
         from ._versions import main as versions_main
 
         return versions_main(argv)
+    if argv and argv[0] == "docs":
+        return docs_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m generator",
         description=__doc__,
-        epilog="subcommands: `new-provider`, `api-diff` and `update-spec` (python -m generator new-provider --help)",
+        epilog="subcommands: `new-provider`, `api-diff`, `update-spec` and `docs` (python -m generator new-provider --help)",
     )
     parser.add_argument("--provider", action="append", help="only this provider (repeatable)")
     parser.add_argument("--out", default=str(GENERATED), help="output folder (default: generated/)")
@@ -81,6 +83,26 @@ def main(argv: list[str] | None = None) -> int:
     if failed:
         print("some operations or documented response bodies were dropped", file=sys.stderr)
         return 1
+    return 0
+
+
+def docs_main(argv: list[str]) -> int:
+    """``python -m generator docs``: the Markdown API reference (``make docs``)."""
+    from pathlib import Path
+
+    from ._docs import DOCS, write_docs
+
+    parser = argparse.ArgumentParser(prog="python -m generator docs", description=docs_main.__doc__)
+    parser.add_argument("--provider", action="append", help="only this provider (repeatable)")
+    parser.add_argument("--out", default=str(DOCS), help="output folder (default: docs/api/)")
+    args = parser.parse_args(argv)
+    try:
+        written = write_docs(Path(args.out), args.provider)
+    except (PinError, GenerationError) as exc:
+        print(f"docs failed: {exc}", file=sys.stderr)
+        return 2
+    for provider, version, ops in written:
+        print(f"{provider:<10} {version:<12} {ops:>5} operations → {Path(args.out) / provider / version}")
     return 0
 
 

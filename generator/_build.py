@@ -39,6 +39,7 @@ from ._webhooks import build_webhooks, render_provider_webhooks, render_webhooks
 __all__ = ["GENERATED", "Report", "build_provider", "generate_all"]
 
 GENERATED = ROOT / "generated"
+RUFF_CONFIG = GENERATED / "ruff.toml"
 
 
 @attrs.define
@@ -172,7 +173,7 @@ def _render_resource(r: Renderer, provider: Provider, res: Resource, ctx: dict[s
 
 
 #: generator modules that do not shape the generated code (CLI, API diff, upgrade flow)
-OUTPUT_NEUTRAL = frozenset({"__main__.py", "_diff.py", "_versions.py", "_newprovider.py"})
+OUTPUT_NEUTRAL = frozenset({"__main__.py", "_diff.py", "_docs.py", "_versions.py", "_newprovider.py"})
 
 
 def input_files(settings: ProviderSettings) -> dict[str, Path]:
@@ -180,7 +181,7 @@ def input_files(settings: ProviderSettings) -> dict[str, Path]:
     folder = settings.pins[settings.default].path.parent
     files = {f"specs/{settings.name}/provider.toml": folder / "provider.toml"}
     files.update({f"specs/{settings.name}/{p.path.name}": p.path for p in settings.pins.values()})
-    code = sorted((ROOT / "templates").rglob("*.jinja"))
+    code = [RUFF_CONFIG, *sorted((ROOT / "templates").rglob("*.jinja"))]
     code += sorted(f for f in (ROOT / "generator").glob("*.py") if f.name not in OUTPUT_NEUTRAL)
     files.update({str(f.relative_to(ROOT)): f for f in code})
     return files
@@ -205,18 +206,17 @@ def _format(folder: Path) -> None:
     if ruff is None:
         print("note: ruff not found, generated code left unformatted", file=sys.stderr)
         return
-    done = subprocess.run(
-        [ruff, "format", "--line-length", "110", "--no-cache", str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        # the generated code does not parse: show ruff's own report (file, line, error)
-        report = (done.stderr or done.stdout).strip()
-        raise GenerationError(
-            f"ruff format failed on the generated code (exit {done.returncode}):\n{report[:4000]}"
-        )
+    # like openapi-python-client: lint-fix (unused imports, import order, union order), then
+    # format, with generated/ruff.toml — the settings `make lint` checks generated/ with
+    config = ["--config", str(RUFF_CONFIG), "--no-cache"]
+    for step in (["check", "--fix-only", "--exit-zero", "--quiet"], ["format"]):
+        done = subprocess.run([ruff, *step, *config, str(folder)], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            # the generated code does not parse: show ruff's own report (file, line, error)
+            report = (done.stderr or done.stdout).strip()
+            raise GenerationError(
+                f"ruff {step[0]} failed on the generated code (exit {done.returncode}):\n{report[:4000]}"
+            )
 
 
 def generate_all(

@@ -8,6 +8,7 @@ to (imported under ``TYPE_CHECKING``) and helper functions for unions.
 from __future__ import annotations
 
 from ._ir import ListTy, LiteralTy, MapTy, Model, ModelTy, NullableTy, PrimTy, Ty, UnionTy, UnixTimeTy
+from ._naming import snake
 
 __all__ = ["ModuleCode"]
 
@@ -70,6 +71,29 @@ _CHECKS = {
     "dict": "isinstance(v, dict)",
     "null": "v is None",
 }
+
+
+def _type_words(ty: Ty, limit: int = 60) -> str:
+    """A snake-case name for a type, for helper functions (``list_of_customer``)."""
+    if isinstance(ty, ModelTy):
+        words = snake(ty.name)
+    elif isinstance(ty, ListTy):
+        words = "list_of_" + _type_words(ty.item, limit)
+    elif isinstance(ty, MapTy):
+        words = "map_of_" + _type_words(ty.value, limit)
+    elif isinstance(ty, NullableTy):
+        words = "optional_" + _type_words(ty.inner, limit)
+    elif isinstance(ty, UnionTy):
+        words = "_or_".join(_type_words(v, limit) for v in ty.variants)
+    elif isinstance(ty, UnixTimeTy):
+        words = "timestamp"
+    elif isinstance(ty, LiteralTy):
+        words = ty.base
+    else:
+        words = snake(ty.name) or "value"
+    if len(words) > limit:
+        words = words[:limit].rsplit("_", 1)[0] + "_etc"
+    return words
 
 
 class ModuleCode:
@@ -175,7 +199,7 @@ class ModuleCode:
         key = repr(ty)
         if key in self._helper_keys:
             return self._helper_keys[key]
-        name = f"_u{len(self._helper_keys)}"
+        name = self._helper_name("_decode_", ty)
         self._helper_keys[key] = name
         self.uses.add("Any")
         lines = [f"def {name}(v: Any) -> Any:"]
@@ -255,7 +279,10 @@ class ModuleCode:
             # several variants may share a const (OpenAI's ``type: message``): a match that
             # does not parse falls through to the next candidate
             self.uses.add("ResponseValidationError")
-            cond = " and ".join(f"v.get({k!r}) == {val!r}" for k, val in sorted(consts.items()))
+            cond = " and ".join(
+                f"v.get({k!r}) {'is' if val is None or isinstance(val, bool) else '=='} {val!r}"
+                for k, val in sorted(consts.items())
+            )
             out.append(f"        if {cond}:")
             out.append("            try:")
             out.append(f"                return _m.{name}.from_dict(v)")
@@ -303,15 +330,29 @@ class ModuleCode:
             out.append(f"        return {final}")
         return out
 
-    def function(self, expr: str) -> str:
-        """A module-level ``_pN(v)`` returning ``expr`` (deduplicated), for use as a parser."""
+    def function(self, expr: str, ty: Ty | None = None) -> str:
+        """A module-level ``_parse_<what>(v)`` returning ``expr`` (deduplicated), for use as a
+        parser; a helper call on ``v`` alone is that helper itself (no trampoline)."""
         key = "fn:" + expr
         if key in self._helper_keys:
             return self._helper_keys[key]
-        name = f"_p{sum(1 for k in self._helper_keys if k.startswith('fn:'))}"
+        own = expr[: -len("(v)")] if expr.endswith("(v)") else ""
+        if own in self._helper_keys.values():
+            return own
+        name = self._helper_name("_parse_", ty)
         self._helper_keys[key] = name
         self.uses.add("Any")
         self.helpers.append(f"def {name}(v: Any) -> Any:\n    return {expr}")
+        return name
+
+    def _helper_name(self, prefix: str, ty: Ty | None) -> str:
+        """``_parse_customer``, ``_decode_customer_or_deleted_customer``: named after the type,
+        numbered only when two different helpers would share a name."""
+        base = prefix + (_type_words(ty) if ty is not None else "value")
+        taken = set(self._helper_keys.values())
+        name, n = base, 2
+        while name in taken:
+            name, n = f"{base}_{n}", n + 1
         return name
 
     # -- encoding ----------------------------------------------------------------------

@@ -15,6 +15,7 @@ operation the rules name badly; every override carries its reason in the TOML.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ._ir import (
@@ -137,7 +138,7 @@ class OperationBuilder:
         own_servers = op.get("servers") or servers
         srv = _server_url(own_servers[0], self.doc.root) if own_servers else None
         ext = op.get("externalDocs") or {}
-        docs = ext.get("url") or self._docs(resource, name)
+        docs = ext.get("url") or self._docs(resource, name, op, op_id)
         if paging is not None and paging.native_page is not None:
             params = [p for p in params if p is not paging.native_page]
         return Operation(
@@ -164,13 +165,39 @@ class OperationBuilder:
         servers = self.doc.root.get("servers") or [{}]
         return str(servers[0].get("url", "")).rstrip("/")
 
-    def _docs(self, resource: tuple[str, ...], name: str) -> str:
+    def _docs(self, resource: tuple[str, ...], name: str, op: dict[str, Any], op_id: str) -> str:
+        """The operation's page: ``docs_template`` filled in, else ``docs_url``.
+
+        Template fields: ``{resource}`` (last resource segment), ``{verb}`` (the method
+        name's first word), ``{operation_id}``, ``{tag}`` (first tag, lower-case), and
+        ``{x-ext.key}`` (a key of the operation's vendor extension); ``{a|b}`` takes the
+        first that is set. A field no alternative fills falls back to ``docs_url``.
+        """
         template = self.config.get("docs_template")
+        fallback = str(self.config.get("docs_url", ""))
         if not template or not resource:
-            return str(self.config.get("docs_url", ""))
-        verb = name.split("_", 1)[0]
-        verb = {"delete": "delete", "search": "search"}.get(verb, verb)
-        return str(template).format(resource=resource[-1], verb=verb)
+            return fallback
+        tags = op.get("tags") or []
+        known = {
+            "resource": resource[-1],
+            "verb": name.split("_", 1)[0],
+            "operation_id": op_id,
+            "tag": str(tags[0]).lower().replace(" ", "-") if tags else None,
+        }
+
+        def field(m: re.Match[str]) -> str:
+            for alt in m.group(1).split("|"):
+                ext, _, key = alt.partition(".")
+                value = (op.get(ext) or {}).get(key) if alt.startswith("x-") and key else known.get(alt)
+                words = str(value).split() if isinstance(value, (str, int)) else []
+                if words and re.fullmatch(r"[\w./-]+", words[0]):  # a slug, not stray prose
+                    return words[0]
+            raise KeyError(m.group(1))
+
+        try:
+            return re.sub(r"\{([^{}]+)\}", field, str(template))
+        except KeyError:
+            return fallback
 
     def _params(self, op_id: str, shared: list[Any], own: list[Any]) -> list[Param]:
         merged: dict[tuple[str, str], dict[str, Any]] = {}
@@ -284,6 +311,7 @@ class OperationBuilder:
                             description=first_paragraph(
                                 pd.get("description") if isinstance(pd, dict) else "", 300
                             ),
+                            deprecated=isinstance(pd, dict) and bool(pd.get("deprecated")),
                         )
                     )
                 return Body(ct, kind, required, fields)

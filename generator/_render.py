@@ -79,6 +79,8 @@ def imports(code: ModuleCode, *, typing: set[str], core: set[str]) -> list[str]:
         lines.append("import builtins")
     if "datetime" in code.uses:
         lines.append("import datetime")
+    if "warnings" in code.uses:
+        lines.append("import warnings")
     abc = sorted(n for n in _ABC if n in code.uses)
     if abc:
         lines.append(f"from collections.abc import {', '.join(abc)}")
@@ -243,19 +245,8 @@ def method_view(code: ModuleCode, op: Operation, parsers: dict[str, str]) -> dic
     else:
         code.uses.add("cast")
         body = f"return cast({returns!r}, await self._client.request({call_args}))"
-    summary = op.summary or op.description.split("\n\n", 1)[0]
-    doc = doc_text(summary, 300) or op.name.replace("_", " ").capitalize()
-    doc += f"\n\n        ``{op.method} {op.path}``"
-    if op.docs_url:
-        doc += f" — {op.docs_url}"
-    renamed = [
-        p for p in [*op.params, *(op.body.fields or [] if op.body else [])] if _UNGUESSABLE.search(p.wire)
-    ]
-    if renamed:
-        doc += "\n\n        Wire names: " + ", ".join(f"``{p.name}`` is ``{p.wire}``" for p in renamed) + "."
-    if op.deprecated:
-        doc += "\n\n        Deprecated by the provider."
-    doc += "\n        "
+    doc = _method_doc(code, op)
+    body = _deprecation_warnings(code, op) + body
     return {
         "name": op.name,
         "is_async": op.paging is None,
@@ -267,6 +258,80 @@ def method_view(code: ModuleCode, op: Operation, parsers: dict[str, str]) -> dic
         "const": op.const_name,
         "op_ctor": "",
     }
+
+
+def _sentences(text: str, limit: int) -> str:
+    """``text`` as a docstring body, cut after the last whole sentence that fits in ``limit``
+    (at a word, with "…", when not even one does)."""
+    truncated = text.endswith("…")  # the spec loader already cut it, maybe mid-sentence
+    text = doc_text(text.rstrip("…") if truncated else text)
+    if len(text) <= limit and not truncated:
+        return text
+    cut = text[:limit] + " "
+    end = max(cut.rfind(". "), cut.rfind(".\n"), cut.rfind("! "), cut.rfind("? "))
+    if end > len(cut) // 3:
+        return cut[: end + 1]
+    return cut.rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
+def _wrap(text: str, first: str = "", rest: str = "") -> list[str]:
+    """``text`` wrapped at 100 columns (the docstring's own indent is added by the caller)."""
+    import textwrap
+
+    flat = " ".join(text.split())
+    wrapped = textwrap.wrap(
+        flat, 92, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False, break_long_words=False
+    )
+    return wrapped or [first.rstrip()]
+
+
+def _method_doc(code: ModuleCode, op: Operation) -> str:
+    """The method docstring: summary, description, route and docs link, deprecation, ``Args:``."""
+    summary = op.summary or op.description.split("\n\n", 1)[0]
+    lines = _wrap(_sentences(summary, 300) or op.name.replace("_", " ").capitalize())
+    described = _sentences(op.description.split("\n\n", 1)[0], 600)
+    if described and doc_text(summary) not in described:
+        lines += ["", *_wrap(described)]
+    lines += ["", f"``{op.method} {op.path}``" + (f" — {op.docs_url}" if op.docs_url else "")]
+    if op.deprecated:
+        lines += ["", "Deprecated by the provider: calling it emits a ``DeprecationWarning``."]
+    renamed = [
+        p for p in [*op.params, *(op.body.fields or [] if op.body else [])] if _UNGUESSABLE.search(p.wire)
+    ]
+    if renamed:
+        lines += _wrap("Wire names: " + ", ".join(f"``{p.name}`` is ``{p.wire}``" for p in renamed) + ".")
+    args = [*op.params, *(op.body.fields or [] if op.body is not None else [])]
+    documented = [p for p in args if p.description or p.deprecated]
+    if documented:
+        lines += ["", "Args:"]
+        for p in documented:
+            text = ("Deprecated. " if p.deprecated else "") + _sentences(p.description, 300)
+            lines += _wrap(text, f"    {p.name}: ", "        ")
+    pad = "\n        "
+    return pad.join(line.rstrip() for line in lines) + pad
+
+
+def _deprecation_warnings(code: ModuleCode, op: Operation) -> str:
+    """Statements warning about a deprecated operation or argument, before the call."""
+    where = f"{'.'.join((*op.resource, op.name))} ({op.method} {op.path})"
+    out: list[str] = []
+    if op.deprecated:
+        out.append(
+            f"warnings.warn({where + ' is deprecated by the provider'!r}, DeprecationWarning, stacklevel=2)"
+        )
+    args = [*op.params, *(op.body.fields or [] if op.body is not None else [])]
+    for p in args:
+        if p.deprecated and not p.required:
+            message = f"argument {p.name!r} of {where} is deprecated by the provider"
+            out.append(f"if not isinstance({p.name}, NotGiven):")
+            out.append(f"    warnings.warn({message!r}, DeprecationWarning, stacklevel=2)")
+        elif p.deprecated:
+            message = f"argument {p.name!r} of {where} is deprecated by the provider"
+            out.append(f"warnings.warn({message!r}, DeprecationWarning, stacklevel=2)")
+    if not out:
+        return ""
+    code.uses.add("warnings")
+    return "\n        ".join(out) + "\n        "
 
 
 def op_ctor(code: ModuleCode, op: Operation, parsers: dict[str, str]) -> str:
@@ -327,13 +392,15 @@ def parsers_for(code: ModuleCode, op: Operation) -> dict[str, str]:
         expr = code.decode(ty, "v")
         if expr == "v":
             return None
-        return code.function(expr)
+        return code.function(expr, ty)
 
     if op.paging is not None:
         p = parser(op.paging.item)
         if p:
             out["item"] = p
     for r in op.responses:
+        if op.paging is not None:
+            break  # the paginator decodes list bodies itself, with the item parser
         if r.kind in ("json", "sse") and (r.status.startswith("2") or r.status == "default"):
             p = parser(r.ty)
             if p:

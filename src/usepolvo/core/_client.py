@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, TypeVar
 from urllib.parse import urlencode
 
+from . import _testhooks
 from ._config import ProviderConfig
 from ._encoding import encode_form, encode_path, encode_query, to_jsonable
 from ._errors import (
@@ -221,6 +222,8 @@ class BaseClient:
         concurrency = cfg.max_concurrency if isinstance(max_concurrency, NotGiven) else max_concurrency
         period = 1.0
         rate: float | None
+        if isinstance(rate_limit, NotGiven) and _testhooks.default_rate_limit_off():
+            rate_limit = None  # POLVO_RATE_LIMIT=off, or created inside usepolvo.testing.MockAPI
         if isinstance(rate_limit, NotGiven):
             test = cfg.rate_limit_test is not None and key.startswith(cfg.test_key_prefixes)
             rate = cfg.rate_limit_test if test else cfg.rate_limit
@@ -296,6 +299,8 @@ class BaseClient:
         await http.aclose()
 
     def _client(self) -> httpx.AsyncClient:
+        if _testhooks.interceptor is not None:  # a usepolvo.testing.MockAPI answers every request
+            return _testhooks.interceptor.pool(self)
         http = self._http
         if http is not None and (not self._owns_http or self._loop is asyncio.get_running_loop()):
             return http
