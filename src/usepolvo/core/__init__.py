@@ -30,7 +30,21 @@ if _typing.TYPE_CHECKING:
     from ._auth import Auth, GitHubAppAuth, TokenAuth
     from ._client import BaseClient, ClientOptions, RequestOptions
     from ._limits import Limiter
-    from ._models import BaseModel, best_match, extra, from_unix, invalid, to_unix
+    from ._models import (
+        UNSET,
+        BaseModel,
+        best_match,
+        dump,
+        extra,
+        from_iso,
+        from_iso_date,
+        from_unix,
+        invalid,
+        pick,
+        to_iso,
+        to_unix,
+    )
+    from ._validate import checked, fits
     from ._multipart import FileTypes
     from ._pagination import AsyncPaginator, Page
     from ._ratelimit import RateLimitInfo
@@ -40,6 +54,7 @@ if _typing.TYPE_CHECKING:
 
 __all__ = [
     "NOT_GIVEN",
+    "UNSET",
     "APIConnectionError",
     "APIError",
     "APIStatusError",
@@ -75,9 +90,16 @@ __all__ = [
     "TokenAuth",
     "UnprocessableEntityError",
     "best_match",
+    "checked",
+    "dump",
     "extra",
+    "fits",
+    "from_iso",
+    "from_iso_date",
     "from_unix",
     "invalid",
+    "pick",
+    "to_iso",
     "to_unix",
 ]
 
@@ -99,10 +121,18 @@ _LAZY: dict[str, str] = {
     "RequestOptions": "._client",
     "RetryPolicy": "._retry",
     "TokenAuth": "._auth",
+    "UNSET": "._models",
     "best_match": "._models",
+    "checked": "._validate",
+    "dump": "._models",
     "extra": "._models",
+    "fits": "._validate",
+    "from_iso": "._models",
+    "from_iso_date": "._models",
     "from_unix": "._models",
     "invalid": "._models",
+    "pick": "._models",
+    "to_iso": "._models",
     "to_unix": "._models",
 }
 

@@ -68,7 +68,8 @@ class RequestOptions(TypedDict, total=False):
     ``timeout`` (read/write, per attempt), ``connect_timeout`` (per attempt) and
     ``total_timeout`` (the whole call: waits for the limiter, every attempt and the backoffs
     between them) override the client's; so do ``max_retries``, ``initial_backoff`` and
-    ``max_backoff``.
+    ``max_backoff``. ``strict`` validates the response against the spec (see
+    :class:`BaseClient`).
     """
 
     timeout: float
@@ -81,6 +82,7 @@ class RequestOptions(TypedDict, total=False):
     query: Mapping[str, Any]
     idempotency_key: str
     api_version: str
+    strict: bool
 
 
 class ClientOptions(TypedDict, total=False):
@@ -99,6 +101,7 @@ class ClientOptions(TypedDict, total=False):
     http_client: httpx.AsyncClient | None
     auth: Auth | None
     transport: str | None
+    strict: bool | None
 
 
 class BaseClient:
@@ -124,6 +127,11 @@ class BaseClient:
         Transport: ``transport="aiohttp"`` (or ``POLVO_TRANSPORT=aiohttp``; needs the
     ``usepolvo[aiohttp]`` extra) sends through aiohttp behind the same httpx interface —
     same API, errors and features, a fraction of the CPU per request.
+
+    Responses are read leniently (what the API sends, even where it departs from the spec);
+    ``strict=True`` (or ``POLVO_STRICT=1``; per call ``request_options={"strict": True}``)
+    raises :class:`~usepolvo.core.ResponseValidationError` naming the first field that does
+    not match the spec instead.
     """
 
     _config: ClassVar[ProviderConfig]
@@ -145,6 +153,7 @@ class BaseClient:
         auth: Auth | None = None,
         transport: str | None = None,
         provider_options: Mapping[str, str | None] | None = None,
+        strict: bool | None = None,
     ) -> None:
         cfg = self._config
         options = provider_options or {}
@@ -175,6 +184,10 @@ class BaseClient:
             raise ConfigurationError("pass either http_client= or transport=, not both")
         #: the wire layer of pools this client creates: ``httpx`` (httpcore) or ``aiohttp``
         self.transport = choice
+        if strict is None:
+            strict = os.environ.get("POLVO_STRICT", "").strip().lower() in ("1", "true", "yes", "on")
+        #: validate every response against the spec (raise instead of reading leniently)
+        self.strict = strict
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.total_timeout = total_timeout
@@ -400,19 +413,20 @@ class BaseClient:
         request = self.build_request(
             op, path=path, query=query, headers=headers, body=body, request_options=request_options
         )
+        strict = self.strict if request_options is None else request_options.get("strict", self.strict)
         if not _wants_stream(op, body):
             response = await self.send(op, request, request_options)
-            return self.parse_response(op, response)
+            return self.parse_response(op, response, strict=strict)
         response = await self.send(op, request, request_options, stream=True)
         if _is_event_stream(response):
             from ._streaming import AsyncStream
 
-            return AsyncStream(response, op.response_for(response.status_code).event_parser)
+            return AsyncStream(response, op.response_for(response.status_code).event_parser, strict=strict)
         try:
             await response.aread()
         finally:
             await response.aclose()
-        return self.parse_response(op, response)
+        return self.parse_response(op, response, strict=strict)
 
     def paginate(
         self,
@@ -429,6 +443,10 @@ class BaseClient:
         """A lazy list call: await it for one page, ``async for`` it for every item."""
         from ._pagination import AsyncPaginator
 
+        if item is not None and (request_options or {}).get("strict", self.strict):
+            import functools
+
+            item = functools.partial(item, strict=True)
         return AsyncPaginator(
             self,
             op,
@@ -635,18 +653,25 @@ class BaseClient:
             attempts=attempt,
         )
 
-    def parse_response(self, op: Operation, response: httpx.Response) -> Any:
-        """Read a success body the way the spec documents it for that status."""
+    def parse_response(self, op: Operation, response: httpx.Response, *, strict: bool | None = None) -> Any:
+        """Read a success body the way the spec documents it for that status.
+
+        JSON is read leniently (``strict``: validated against the spec; default: the
+        client's ``strict``); a body of the wrong top-level kind (an array or nothing where
+        the spec says object) is a :class:`ResponseValidationError` either way.
+        """
+        if strict is None:
+            strict = self.strict
         spec = op.response_for(response.status_code)
         if spec.kind == "sse" or (op.streams and _is_event_stream(response)):
             from ._streaming import AsyncStream
 
-            return AsyncStream(response, spec.event_parser)
+            return AsyncStream(response, spec.event_parser, strict=strict)
         kind = spec.kind
         if kind == "json":
             content = response.content
             if not content:
-                return None
+                return spec.parser(None, strict) if spec.parser is not None else None
             try:
                 data = loads(content)
             except ValueError as exc:
@@ -655,7 +680,7 @@ class BaseClient:
                     method=response.request.method,
                     url=_safe_url(response.request),
                 ) from None
-            return spec.parser(data) if spec.parser is not None else data
+            return spec.parser(data, strict) if spec.parser is not None else data
         if kind == "binary":
             return response.content
         if kind == "text":
