@@ -64,9 +64,7 @@ def _kinds(ty: Ty) -> set[str]:
                 "bytes": "str",
                 "datetime": "str",
                 "date": "str",
-            }.get(
-                ty.name, "any"
-            )
+            }.get(ty.name, "any")
         }
     if isinstance(ty, LiteralTy):
         return {{"str": "str", "int": "int", "bool": "bool", "float": "num"}[ty.base]}
@@ -363,7 +361,7 @@ class ModuleCode:
         check; both validated in strict mode (and logged at DEBUG). ``"error"``: read only.
         """
         expr = self.decode(ty, "v")
-        key = f"fn:{role}:{repr(ty)}"
+        key = f"fn:{role}:{ty!r}"
         if key in self._helper_keys:
             return self._helper_keys[key]
         name = f"_p{sum(1 for k in self._helper_keys if k.startswith('fn:'))}"
@@ -406,7 +404,9 @@ class ModuleCode:
         if isinstance(ty, MapTy):
             k, w = f"_k{depth}", f"_w{depth}"
             inner = self.encode(ty.value, w, depth + 1)
-            return f"({{{k}: {inner} for {k}, {w} in {expr}.items()}} if isinstance({expr}, dict) else {expr})"
+            return (
+                f"({{{k}: {inner} for {k}, {w} in {expr}.items()}} if isinstance({expr}, dict) else {expr})"
+            )
         if isinstance(ty, UnixTimeTy):
             self.uses.add("to_unix")
             return f"to_unix({expr})"

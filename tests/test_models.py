@@ -246,7 +246,7 @@ def test_empty_object_reads_and_strict_names_the_missing_field() -> None:
 def test_missing_id_is_named_in_strict_mode() -> None:
     data = {"object": "customer", "created": 1, "livemode": False}
     assert Customer.from_dict(data).to_dict() == data
-    with pytest.raises(ResponseValidationError, match="Customer.id"):
+    with pytest.raises(ResponseValidationError, match=r"Customer\.id"):
         Customer.from_dict_strict(data)
 
 
@@ -267,7 +267,7 @@ def test_bad_timestamps_are_kept_as_sent_and_rejected_in_strict_mode(created: ob
     customer = Customer.from_dict(data)
     assert customer.created is created or customer.created == created
     assert customer.to_dict() == data
-    with pytest.raises(ResponseValidationError, match="Customer.created"):
+    with pytest.raises(ResponseValidationError, match=r"Customer\.created"):
         Customer.from_dict_strict(data)
 
 

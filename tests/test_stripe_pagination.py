@@ -204,7 +204,7 @@ async def test_a_bad_item_is_read_leniently_and_rejected_in_strict_mode(httpx_mo
     async with StripeClient(api_key="sk_test_x") as client:
         page = await client.customers.list_customers(size=10)
         assert page.data[0].id == "cus_1" and page.data[0].created is None
-        with pytest.raises(ResponseValidationError, match="Customer.created: required field is missing"):
+        with pytest.raises(ResponseValidationError, match=r"Customer\.created: required field is missing"):
             await client.customers.list_customers(size=10, request_options={"strict": True})
 
 

@@ -44,12 +44,12 @@ if _typing.TYPE_CHECKING:
         to_iso,
         to_unix,
     )
-    from ._validate import checked, fits
     from ._multipart import FileTypes
     from ._pagination import AsyncPaginator, Page
     from ._ratelimit import RateLimitInfo
     from ._retry import RetryPolicy
     from ._streaming import AsyncStream
+    from ._validate import checked, fits
     from ._warnings import ApiVersionWarning
 
 __all__ = [

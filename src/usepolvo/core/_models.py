@@ -126,7 +126,10 @@ class BaseModel:
         """
         from ._validate import mismatches
 
-        return [f"{p}: {m}" for p, m in mismatches(("model", type(self).__name__), self.to_dict(), self.wire_models)]
+        return [
+            f"{p}: {m}"
+            for p, m in mismatches(("model", type(self).__name__), self.to_dict(), self.wire_models)
+        ]
 
 
 def extra(d: Mapping[str, Any], known: frozenset[str]) -> dict[str, Any]:
@@ -247,7 +250,9 @@ def pick(data: Mapping[str, Any], candidates: tuple[type[BaseModel], ...], fallb
         if len(named) == 1:
             return named[0].from_dict(data)
     pool = named or [c for c in candidates if not c.wire_consts] or list(candidates)
-    ranked = sorted(pool, key=lambda c: (len(keys - c.wire_names), len(c.wire_names - keys), -c.wire_required))
+    ranked = sorted(
+        pool, key=lambda c: (len(keys - c.wire_names), len(c.wire_names - keys), -c.wire_required)
+    )
     if len(ranked) > 1:
         from ._validate import fits
 

@@ -212,7 +212,9 @@ def _root(ty: Any) -> str:
     return "body"
 
 
-def mismatches(ty: Any, value: Any, models: Any, *, limit: int = 100, path: str = "") -> list[tuple[str, str]]:
+def mismatches(
+    ty: Any, value: Any, models: Any, *, limit: int = 100, path: str = ""
+) -> list[tuple[str, str]]:
     """Every (path, problem) where ``value`` departs from type ``ty`` (up to ``limit``)."""
     walk = _Walk(models, limit)
     walk.check(ty, value, path or _root(ty))
@@ -281,4 +283,6 @@ def checked(value: Any, ty: Any, models: Any, strict: bool, top: bool = True) ->
             raise ResponseValidationError(f"{problem} (strict mode)", path=path)
     elif _log.isEnabledFor(_DEBUG):
         for path, problem in mismatches(ty, value, models):
-            _log.debug("response departs from the spec at %s: %s (read leniently, kept as sent)", path, problem)
+            _log.debug(
+                "response departs from the spec at %s: %s (read leniently, kept as sent)", path, problem
+            )
