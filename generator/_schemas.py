@@ -160,6 +160,16 @@ class SchemaConverter:
                 return self._union(s, s[key], hint, module, request)
         if "allOf" in s:
             parts = s["allOf"]
+            # ``allOf: [$ref, {nullable: true}]`` (OpenAI): a part that only annotates
+            # (nullable, description…) is no type of its own
+            real = [p for p in parts if not _annotation_only(self.doc.deref(p))]
+            if len(real) == 1 and len(parts) > 1 and not s.get("properties"):
+                ty = self.convert(real[0], hint, module, request=request)
+                if any(isinstance(p, dict) and p.get("nullable") for p in parts) and not isinstance(
+                    ty, NullableTy
+                ):
+                    ty = NullableTy(ty)
+                return ty
             if len(parts) == 1 and not s.get("properties"):
                 return self.convert(parts[0], hint, module, request=request)
             if request:
@@ -240,6 +250,8 @@ class SchemaConverter:
             desc = desc or part.get("description")
             if isinstance(part.get("additionalProperties"), dict):
                 ap = part["additionalProperties"]
+            elif ap is None and ("anyOf" in part or "oneOf" in part):
+                ap = True  # a union part's fields are not listed here: allow what it brings
 
         for part in s.get("allOf", []):
             visit(part)
@@ -296,6 +308,27 @@ class SchemaConverter:
             model.additional = self.convert(ap, name + "Value", module)
         elif ap is True or ap == {}:
             model.open = True
+
+
+_TYPE_KEYWORDS = frozenset(
+    {
+        "$ref",
+        "type",
+        "properties",
+        "additionalProperties",
+        "items",
+        "allOf",
+        "anyOf",
+        "oneOf",
+        "enum",
+        "const",
+    }
+)
+
+
+def _annotation_only(s: Any) -> bool:
+    """A schema that constrains nothing (``{nullable: true}``, ``{description: ...}``)."""
+    return isinstance(s, dict) and not (_TYPE_KEYWORDS & s.keys())
 
 
 def _has_time(ty: Ty) -> bool:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Awaitable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, TypeVar
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypedDict, TypeVar
 from urllib.parse import urlencode
 
 from ._config import ProviderConfig
@@ -59,7 +60,10 @@ else:
 __all__ = ["BaseClient", "ClientOptions", "RequestOptions"]
 
 _T = TypeVar("_T")
+_P = ParamSpec("_P")
 _Self = TypeVar("_Self", bound="BaseClient")
+#: the client whose next request, in this task, is sent by ``redirect_url`` (not followed)
+_REDIRECT_ONLY: ContextVar[BaseClient | None] = ContextVar("polvo_redirect_only", default=None)
 
 
 class RequestOptions(TypedDict, total=False):
@@ -195,7 +199,7 @@ class BaseClient:
         self.limiter = self._make_limiter(key, limiter, max_concurrency, rate_limit)
         headers = {
             "User-Agent": f"usepolvo ({cfg.name} {cfg.spec_version})",
-            "Accept": "application/json",
+            "Accept": cfg.accept,
         }
         if self._auth is None:
             headers.update(self._auth_headers(key))
@@ -413,6 +417,8 @@ class BaseClient:
         request = self.build_request(
             op, path=path, query=query, headers=headers, body=body, request_options=request_options
         )
+        if _REDIRECT_ONLY.get() is self:  # inside redirect_url(): the Location, not the body
+            return await self._location(op, request)
         strict = self.strict if request_options is None else request_options.get("strict", self.strict)
         if not _wants_stream(op, body):
             response = await self.send(op, request, request_options)
@@ -427,6 +433,45 @@ class BaseClient:
         finally:
             await response.aclose()
         return self.parse_response(op, response, strict=strict)
+
+    async def redirect_url(
+        self, call: Callable[_P, Awaitable[Any]], /, *args: _P.args, **kwargs: _P.kwargs
+    ) -> str:
+        """The URL a download operation redirects to, without downloading it.
+
+        ``url = await gh.redirect_url(gh.repos.download_tarball_archive, "o", "r", "main")``:
+        the call is sent once (no retries), not following the redirect, and the absolute
+        ``Location`` comes back (for GitHub a short-lived signed URL). Awaiting the
+        operation itself follows the redirect and returns the downloaded bytes.
+        """
+        token = _REDIRECT_ONLY.set(self)
+        try:
+            location = await call(*args, **kwargs)
+        finally:
+            _REDIRECT_ONLY.reset(token)
+        return str(location)
+
+    async def _location(self, op: Operation, request: httpx.Request) -> str:
+        """Send ``request`` once without following redirects; the absolute ``Location``."""
+        if self._auth is not None and "authorization" not in request.headers:
+            request.headers["Authorization"] = await self._auth.authorization(self)
+        http = self._client()
+        grant = await self.limiter.acquire(1.0)
+        try:
+            response = await http.send(request, follow_redirects=False)
+        finally:
+            self.limiter.mark_sent(grant)
+            self.limiter.release()
+        location = response.headers.get("location")
+        if response.status_code >= 400:
+            raise self._status_error(op, request, response, 1)
+        if not response.is_redirect or not location:
+            raise APIConnectionError(
+                f"expected a redirect, got {response.status_code}",
+                method=request.method,
+                url=_safe_url(request),
+            )
+        return str(request.url.join(location))
 
     def paginate(
         self,
