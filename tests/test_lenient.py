@@ -222,6 +222,8 @@ def test_every_union_and_expandable_shape_reads_defective_variants(spec: Spec) -
             bad = copy.deepcopy(body)
             bad[wire] = [bad_value] if listed else bad_value
             cls = getattr(models, host)
+            if not cls.from_dict(bad).spec_mismatches():
+                continue  # another variant takes it as is (GitHub's `simple-user | empty-object`)
             _check(spec, cls, bad, f"{host}.{wire}", exact=False)
             # a variant that names itself (Stripe's object, a discriminator) is read as itself
             got = getattr(
