@@ -113,7 +113,7 @@ class _Walk:
 
     def add(self, path: str, problem: str) -> None:
         if len(self.out) < self.limit:
-            self.out.append((path, problem))
+            self.out.append((path or "body", problem))
 
     def check(self, ty: Any, value: Any, path: str) -> None:
         if ty.__class__ is str:
@@ -129,13 +129,13 @@ class _Walk:
             if not isinstance(value, dict):
                 self.add(path, f"expected an object ({ty[1]}), got {_kind(value)}")
                 return
-            self.model(getattr(self.models, ty[1]), value, path)
+            self.model(getattr(self.models, ty[1]), value, path or ty[1])
         elif tag == "list":
             if not isinstance(value, list):
                 self.add(path, f"expected an array, got {_kind(value)}")
                 return
             for i, item in enumerate(value):
-                self.check(ty[1], item, f"{path}[{i}]")
+                self.check(ty[1], item, f"{path or 'body'}[{i}]")
                 if self.full():
                     return
         elif tag == "map":
@@ -143,7 +143,7 @@ class _Walk:
                 self.add(path, f"expected an object, got {_kind(value)}")
                 return
             for key, item in value.items():
-                self.check(ty[1], item, f"{path}.{key}")
+                self.check(ty[1], item, f"{path or 'body'}.{key}")
                 if self.full():
                     return
         elif tag == "enum":
@@ -205,10 +205,14 @@ class _Walk:
 
 
 def _root(ty: Any) -> str:
+    """What a body of type ``ty`` is called in messages: its model's name, or ``body``."""
     if ty.__class__ is tuple and ty[0] == "nullable":
         return _root(ty[1])
     if ty.__class__ is tuple and ty[0] == "model":
         return str(ty[1])
+    if ty.__class__ is tuple and ty[0] == "union":
+        names = [_root(v) for v in ty[1]]
+        return next((n for n in names if n != "body"), "body")
     return "body"
 
 
@@ -217,7 +221,7 @@ def mismatches(
 ) -> list[tuple[str, str]]:
     """Every (path, problem) where ``value`` departs from type ``ty`` (up to ``limit``)."""
     walk = _Walk(models, limit)
-    walk.check(ty, value, path or _root(ty))
+    walk.check(ty, value, path)
     return walk.out
 
 
