@@ -166,12 +166,24 @@ class _WireDatetime(_dt.datetime):
     __slots__ = ("wire",)
     wire: str
 
+    def __reduce_ex__(self, protocol: Any) -> Any:  # copies and pickles keep the text
+        return (from_iso, (self.wire,))
+
+    def __repr__(self) -> str:
+        return "datetime.datetime(" + super().__repr__().split("(", 1)[1]
+
 
 class _WireDate(_dt.date):
     """A date read from a string, which it remembers so ``to_dict()`` gives it back."""
 
     __slots__ = ("wire",)
     wire: str
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return (from_iso_date, (self.wire,))
+
+    def __repr__(self) -> str:
+        return "datetime.date(" + super().__repr__().split("(", 1)[1]
 
 
 def from_iso(value: Any) -> Any:
