@@ -12,7 +12,21 @@ from ._naming import snake
 
 __all__ = ["ModuleCode"]
 
+_DESC_PRIM = {
+    "str": "str",
+    "int": "int",
+    "float": "float",
+    "bool": "bool",
+    "None": "null",
+    "Any": "any",
+    "bytes": "str",
+    "datetime": "datetime",
+    "date": "date",
+}
+
 _PRIM_ANN = {
+    "datetime": "datetime.datetime",
+    "date": "datetime.date",
     "str": "str",
     "int": "int",
     "float": "float",
@@ -24,7 +38,9 @@ _PRIM_ANN = {
 
 
 def needs_decode(ty: Ty) -> bool:
-    if isinstance(ty, (PrimTy, LiteralTy)):
+    if isinstance(ty, PrimTy):
+        return ty.name in ("datetime", "date")
+    if isinstance(ty, LiteralTy):
         return False
     if isinstance(ty, ListTy):
         return needs_decode(ty.item)
@@ -40,9 +56,16 @@ def needs_decode(ty: Ty) -> bool:
 def _kinds(ty: Ty) -> set[str]:
     if isinstance(ty, PrimTy):
         return {
-            {"str": "str", "int": "int", "float": "num", "bool": "bool", "None": "null", "bytes": "str"}.get(
-                ty.name, "any"
-            )
+            {
+                "str": "str",
+                "int": "int",
+                "float": "num",
+                "bool": "bool",
+                "None": "null",
+                "bytes": "str",
+                "datetime": "str",
+                "date": "str",
+            }.get(ty.name, "any")
         }
     if isinstance(ty, LiteralTy):
         return {{"str": "str", "int": "int", "bool": "bool", "float": "num"}[ty.base]}
@@ -122,6 +145,8 @@ class ModuleCode:
                 return "FileTypes"
             if ty.name == "Any":
                 self.uses.add("Any")
+            if ty.name in ("datetime", "date"):
+                self.uses.add("datetime")
             if param and ty.name == "bytes":
                 self.uses.add("FileTypes")
                 return "FileTypes"
@@ -172,28 +197,94 @@ class ModuleCode:
             return f"builtins.{name}"
         return name
 
-    # -- decoding ----------------------------------------------------------------------
+    # -- type descriptors (validation) --------------------------------------------------
+
+    def desc(self, ty: Ty) -> str:
+        """The constant tuple describing ``ty`` to the runtime validator (``_validate``)."""
+        if isinstance(ty, PrimTy):
+            return repr(_DESC_PRIM.get(ty.name, "any"))
+        if isinstance(ty, LiteralTy):
+            base = {"str": "str", "int": "int", "bool": "bool", "float": "float"}[ty.base]
+            values = "(" + "".join(f"{v!r}, " for v in ty.values) + ")"
+            return f"('enum', {values}, {base!r})"
+        if isinstance(ty, UnixTimeTy):
+            return "'unix'"
+        if isinstance(ty, ListTy):
+            return f"('list', {self.desc(ty.item)})"
+        if isinstance(ty, MapTy):
+            return f"('map', {self.desc(ty.value)})"
+        if isinstance(ty, ModelTy):
+            return f"('model', {ty.name!r})"
+        if isinstance(ty, NullableTy):
+            return f"('nullable', {self.desc(ty.inner)})"
+        if isinstance(ty, UnionTy):
+            return "('union', (" + "".join(self.desc(v) + ", " for v in ty.variants) + "))"
+        return "'any'"
+
+    def desc_const(self, ty: Ty) -> str:
+        """A module-level ``_TN`` constant holding ``desc(ty)`` (deduplicated)."""
+        text = self.desc(ty)
+        key = "desc:" + text
+        if key in self._helper_keys:
+            return self._helper_keys[key]
+        name = f"_T{sum(1 for k in self._helper_keys if k.startswith('desc:'))}"
+        self._helper_keys[key] = name
+        self.helpers.append(f"{name}: Any = {text}")
+        self.uses.add("Any")
+        return name
+
+    # -- decoding (lenient: never raises, keeps what does not fit as sent) ---------------
+
+    def _guard(self, ty: Ty, v: str, depth: int) -> tuple[str, str] | None:
+        """(expression reading ``v``, the JSON type ``v`` must have) for containers/models."""
+        if isinstance(ty, ModelTy):
+            return f"_m.{ty.name}.from_dict({v})", "dict"
+        if isinstance(ty, ListTy):
+            i = f"_i{depth}"
+            return f"[{self.decode(ty.item, i, depth + 1)} for {i} in {v}]", "list"
+        if isinstance(ty, MapTy):
+            k, w = f"_k{depth}", f"_w{depth}"
+            return f"{{{k}: {self.decode(ty.value, w, depth + 1)} for {k}, {w} in {v}.items()}}", "dict"
+        return None
 
     def decode(self, ty: Ty, expr: str, depth: int = 0) -> str:
-        """An expression turning JSON value ``expr`` into ``ty``."""
+        """An expression turning the JSON value in variable ``expr`` into ``ty``.
+
+        Lenient by construction: a value of another shape than the spec says (``null``, a
+        string for an object, an unparsable date) is kept as sent; it never raises.
+        """
         if not needs_decode(ty):
             return expr
+        if isinstance(ty, NullableTy):
+            return self.decode(ty.inner, expr, depth)
+        guard = self._guard(ty, expr, depth)
+        if guard is not None:
+            return f"({guard[0]} if isinstance({expr}, {guard[1]}) else {expr})"
+        return self._call(ty, expr)
+
+    def _call(self, ty: Ty, expr: str) -> str:
         if isinstance(ty, UnixTimeTy):
             self.uses.add("from_unix")
             return f"from_unix({expr})"
-        if isinstance(ty, ModelTy):
-            return f"_m.{ty.name}.from_dict({expr})"
-        if isinstance(ty, ListTy):
-            var = f"_i{depth}"
-            return f"[{self.decode(ty.item, var, depth + 1)} for {var} in {expr}]"
-        if isinstance(ty, MapTy):
-            k, var = f"_k{depth}", f"_v{depth}"
-            return f"{{{k}: {self.decode(ty.value, var, depth + 1)} for {k}, {var} in {expr}.items()}}"
-        if isinstance(ty, NullableTy):
-            return f"(None if {expr} is None else {self.decode(ty.inner, expr, depth)})"
+        if isinstance(ty, PrimTy) and ty.name == "datetime":
+            self.uses.add("from_iso")
+            return f"from_iso({expr})"
+        if isinstance(ty, PrimTy) and ty.name == "date":
+            self.uses.add("from_iso_date")
+            return f"from_iso_date({expr})"
         if isinstance(ty, UnionTy):
             return f"{self._union_helper(ty)}({expr})"
         return expr
+
+    def decode_field(self, ty: Ty, getter: str) -> str:
+        """The right-hand side reading one model field from ``getter`` (``get("x")``)."""
+        if not needs_decode(ty):
+            return getter
+        inner = ty.inner if isinstance(ty, NullableTy) else ty
+        guard = self._guard(inner, "_v", 0)
+        if guard is not None:
+            return f"{guard[0]} if isinstance(_v := {getter}, {guard[1]}) else _v"
+        return self._call(inner, getter)
 
     def _union_helper(self, ty: UnionTy) -> str:
         key = repr(ty)
@@ -202,39 +293,34 @@ class ModuleCode:
         name = self._helper_name("_decode_", ty)
         self._helper_keys[key] = name
         self.uses.add("Any")
-        lines = [f"def {name}(v: Any) -> Any:"]
+        lines = [f"def {name}(v: Any) -> Any:", "    if v is None:", "        return None"]
         by_kind: dict[str, list[Ty]] = {}
         for variant in ty.variants:
             for kind in sorted(_kinds(variant)):
                 by_kind.setdefault(kind, []).append(variant)
-        order = ["null", "bool", "int", "num", "str", "list", "dict"]
+        order = ["bool", "int", "num", "str", "list", "dict"]
         for kind in order:
             cands = by_kind.get(kind)
             if not cands:
                 continue
             decoding = [c for c in cands if needs_decode(c)]
-            if not decoding or kind == "null":
+            if not decoding:
                 continue
             lines.append(f"    if {_CHECKS[kind]}:")
             if kind == "dict":
                 lines.extend(self._dict_dispatch(ty, cands))
-            else:
-                # several decoding variants of one JSON kind (``list[A] | list[B]``): try each
-                # in turn, the last one unguarded so that its error is the one reported
-                for i, cand in enumerate(decoding):
-                    inner = cand.inner if isinstance(cand, NullableTy) else cand
-                    if isinstance(inner, UnionTy):
-                        expr = f"{self._union_helper(inner)}(v)"
-                    else:
-                        expr = self.decode(inner, "v", 1)
-                    if i == len(decoding) - 1:
-                        lines.append(f"        return {expr}")
-                    else:
-                        self.uses.add("ResponseValidationError")
-                        lines.append("        try:")
-                        lines.append(f"            return {expr}")
-                        lines.append("        except ResponseValidationError:")
-                        lines.append("            pass")
+                continue
+            # several decoding variants of one JSON kind (``list[A] | list[B]``): the first
+            # that matches the spec exactly, else the last one (leniently)
+            for i, cand in enumerate(decoding):
+                inner = cand.inner if isinstance(cand, NullableTy) else cand
+                expr = self.decode(inner, "v", 1)
+                if i == len(decoding) - 1:
+                    lines.append(f"        return {expr}")
+                else:
+                    self.uses.add("fits")
+                    lines.append(f"        if fits({self.desc_const(inner)}, v, _m):")
+                    lines.append(f"            return {expr}")
         lines.append("    return v")
         self.helpers.append("\n".join(lines))
         return name
@@ -249,7 +335,10 @@ class ModuleCode:
                 )
             else:
                 flat.append(c)
-        models = [c for c in flat if isinstance(c, ModelTy)]
+        models: list[ModelTy] = []
+        for c in flat:
+            if isinstance(c, ModelTy) and c not in models:
+                models.append(c)
         maps = [c for c in flat if isinstance(c, MapTy)]
         out: list[str] = []
         if ty.discriminator and models:
@@ -261,74 +350,55 @@ class ModuleCode:
                 for value, model in entries:
                     out.append(f"        if t == {value!r}:")
                     out.append(f"            return _m.{model}.from_dict(v)")
-        if len(models) == 1 and not maps and not out:
+        if len(models) == 1 and not maps:
             out.append(f"        return _m.{models[0].name}.from_dict(v)")
             return out
-        # implicit discriminators: single-valued enum properties (Stripe's ``object`` and
-        # ``deleted``), most specific first
-        const_checks: list[tuple[dict[str, object], str]] = []
-        for m in models:
-            found = self.models.get(m.name)
-            if found is not None and found.consts:
-                const_checks.append((found.consts, m.name))
-        const_checks.sort(key=lambda c: -len(c[0]))
-        if const_checks:
-            # the error of a variant the object names itself as is the one worth reporting
-            out.append("        first: ResponseValidationError | None = None")
-        for consts, name in const_checks:
-            # several variants may share a const (OpenAI's ``type: message``): a match that
-            # does not parse falls through to the next candidate
-            self.uses.add("ResponseValidationError")
-            cond = " and ".join(
-                f"v.get({k!r}) {'is' if val is None or isinstance(val, bool) else '=='} {val!r}"
-                for k, val in sorted(consts.items())
-            )
+        # implicit discriminators: single-valued properties (Stripe's ``object`` and
+        # ``deleted``), most specific first, inline while they name one variant only
+        consts = [(self.models[m.name].consts, m.name) for m in models if m.name in self.models]
+        consts = [c for c in consts if c[0]]
+        consts.sort(key=lambda c: -len(c[0]))
+        for i, (values, name) in enumerate(consts):
+            if any(other == values for j, (other, _) in enumerate(consts) if j != i):
+                break  # several variants share these values: ``pick`` decides
+            cond = " and ".join(f"v.get({k!r}) == {val!r}" for k, val in sorted(values.items()))
             out.append(f"        if {cond}:")
-            out.append("            try:")
-            out.append(f"                return _m.{name}.from_dict(v)")
-            out.append("            except ResponseValidationError as exc:")
-            out.append("                first = first or exc")
-        remaining = [m for m in models if m.name not in {n for _, n in const_checks}]
-        # the most specific shape first: more required fields
-        remaining.sort(
-            key=lambda m: (
-                -sum(1 for f in self.models[m.name].fields if f.required) if m.name in self.models else 0
-            )
-        )
-        for m in remaining:
-            target = self.models.get(m.name)
-            req = sorted(f.wire for f in target.fields if f.required) if target else []
-            if req:
-                self.uses.add("ResponseValidationError")
-                cond = " and ".join(f"{r!r} in v" for r in req)
-                out.append(f"        if {cond}:")
-                out.append("            try:")
-                out.append(f"                return _m.{m.name}.from_dict(v)")
-                out.append("            except ResponseValidationError:")
-                out.append("                pass")
-        final = ""
+            out.append(f"            return _m.{name}.from_dict(v)")
+        classes = "(" + "".join(f"_m.{m.name}, " for m in models) + ")"
+        if models:
+            self.uses.add("pick")
+        if maps and models:
+            out.append(f"        m = pick(v, {classes}, False)")
+            out.append("        if m is not None:")
+            out.append("            return m")
         if maps:
             out.append(f"        return {self.decode(maps[0], 'v', 1)}")
-        elif len(models) == 1:
-            final = f"_m.{models[0].name}.from_dict(v)"
         elif models:
-            # no shape matched outright: the variant whose fields cover most of the object
-            self.uses.add("best_match")
-            final = f"best_match(v, ({', '.join(f'_m.{m.name}' for m in models)}))"
-        if final and const_checks:
-            out.extend(
-                [
-                    "        try:",
-                    f"            return {final}",
-                    "        except ResponseValidationError:",
-                    "            if first is not None:",
-                    "                raise first from None",
-                    "            raise",
-                ]
-            )
-        elif final:
-            out.append(f"        return {final}")
+            out.append(f"        return pick(v, {classes})")
         return out
+
+    def parser(self, ty: Ty, role: str) -> str:
+        """A module-level ``_parse_<what>(v, strict=False)`` reading one response body, item or event.
+
+        ``role`` ``"body"``: the body must be of the top-level kind ``ty`` allows (object,
+        array…), else :class:`ResponseValidationError`; ``"item"``/``"event"``: no such
+        check; both validated in strict mode (and logged at DEBUG). ``"error"``: read only.
+        """
+        expr = self.decode(ty, "v")
+        key = f"fn:{role}:{ty!r}"
+        if key in self._helper_keys:
+            return self._helper_keys[key]
+        name = self._helper_name("_parse_" if role == "body" else f"_parse_{role}_", ty)
+        self._helper_keys[key] = name
+        self.uses.add("Any")
+        lines = [f"def {name}(v: Any, strict: bool = False) -> Any:"]
+        if role != "error":
+            self.uses.add("checked")
+            top = "" if role == "body" else ", False"
+            lines.append(f"    checked(v, {self.desc_const(ty)}, _m, strict{top})")
+        lines.append(f"    return {expr}")
+        self.helpers.append("\n".join(lines))
+        return name
 
     def function(self, expr: str, ty: Ty | None = None) -> str:
         """A module-level ``_parse_<what>(v)`` returning ``expr`` (deduplicated), for use as a
@@ -357,14 +427,32 @@ class ModuleCode:
 
     # -- encoding ----------------------------------------------------------------------
 
-    def encode(self, ty: Ty, expr: str) -> str:
-        """An expression turning a field value back into JSON data."""
+    def encode(self, ty: Ty, expr: str, depth: int = 0) -> str:
+        """An expression turning the field value in variable ``expr`` back into JSON data
+        (values kept as sent pass through unchanged)."""
         if not needs_decode(ty):
             return expr
+        if isinstance(ty, NullableTy):
+            return self.encode(ty.inner, expr, depth)
         if isinstance(ty, ModelTy):
-            return f"{expr}.to_dict()"
-        self.uses.add("to_unix")
-        return f"to_unix({expr})"
+            return f"({expr}.to_dict() if isinstance({expr}, BaseModel) else {expr})"
+        if isinstance(ty, ListTy):
+            i = f"_i{depth}"
+            return f"([{self.encode(ty.item, i, depth + 1)} for {i} in {expr}] if isinstance({expr}, list) else {expr})"
+        if isinstance(ty, MapTy):
+            k, w = f"_k{depth}", f"_w{depth}"
+            inner = self.encode(ty.value, w, depth + 1)
+            return (
+                f"({{{k}: {inner} for {k}, {w} in {expr}.items()}} if isinstance({expr}, dict) else {expr})"
+            )
+        if isinstance(ty, UnixTimeTy):
+            self.uses.add("to_unix")
+            return f"to_unix({expr})"
+        if isinstance(ty, PrimTy) and ty.name in ("datetime", "date"):
+            self.uses.add("to_iso")
+            return f"to_iso({expr})"
+        self.uses.add("dump")
+        return f"dump({expr})"
 
 
 def split_union(ann: str) -> list[str]:

@@ -67,6 +67,9 @@ class ProviderConfig:
     #: other keyword names of ``api_key=`` (GitHub's ``token=``)
     api_key_aliases: tuple[str, ...] = ()
     version_header: str | None = None
+    #: the ``Accept`` header of every request (operations documenting another media type
+    #: send their own); empty: none
+    accept: str = ""
     request_id_header: str = "x-request-id"
     idempotency_header: str | None = None
     #: page styles (``[[pagination]]`` tables, tried in order; see ``generator/_paging.py``);

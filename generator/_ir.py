@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 @attrs.frozen
 class PrimTy:
-    """``str``, ``int``, ``float``, ``bool``, ``None``, ``Any``, ``bytes``."""
+    """``str``, ``int``, ``float``, ``bool``, ``None``, ``Any``, ``bytes``; in responses also
+    ``datetime`` and ``date`` (``format: date-time`` / ``date`` strings)."""
 
     name: str
 
@@ -90,6 +91,8 @@ class Model:
     description: str = ""
     source: str = ""
     additional: Ty | None = None
+    #: the spec allows fields it does not list (``additionalProperties: true``)
+    open: bool = False
     #: single-valued enum properties (e.g. Stripe's ``object: customer``), used to tell
     #: union variants apart when the spec has no discriminator
     consts: dict[str, object] = attrs.field(factory=dict)

@@ -378,6 +378,10 @@ class OperationBuilder:
             self.represented_bodies += 1
             if not status.startswith("2") and error is None and kind == "json" and ty is not None:
                 error = ty
+        if not any(r.status.startswith("2") for r in out) and any(r.status.startswith("3") for r in out):
+            # documented only as a redirect (GitHub's archive and log downloads): the client
+            # follows it and the download is the body, bytes whatever its media type
+            out.append(Response("2XX", None, "binary", PrimTy("bytes")))
         return out, error
 
     # -- pagination --------------------------------------------------------------------

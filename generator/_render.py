@@ -13,7 +13,7 @@ from typing import Any
 
 import jinja2
 
-from ._codegen import ModuleCode
+from ._codegen import ModuleCode, split_union
 from ._ir import LiteralTy, Model, NullableTy, Operation, Param, PrimTy, Provider, Resource, Ty
 from ._naming import snake
 
@@ -70,7 +70,21 @@ class Renderer:
 
 _TYPING = ("Any", "Literal", "cast", "overload")
 _ABC = ("Mapping", "Sequence", "AsyncIterator")
-_CORE = ("AsyncStream", "FileTypes", "ResponseValidationError", "best_match", "from_unix", "to_unix")
+_CORE = (
+    "AsyncStream",
+    "FileTypes",
+    "ResponseValidationError",
+    "best_match",
+    "checked",
+    "dump",
+    "fits",
+    "from_iso",
+    "from_iso_date",
+    "from_unix",
+    "pick",
+    "to_iso",
+    "to_unix",
+)
 
 
 def imports(code: ModuleCode, *, typing: set[str], core: set[str]) -> list[str]:
@@ -383,68 +397,75 @@ def op_ctor(code: ModuleCode, op: Operation, parsers: dict[str, str]) -> str:
 
 
 def parsers_for(code: ModuleCode, op: Operation) -> dict[str, str]:
-    """Module-level parser functions for an operation's response bodies."""
+    """Module-level parser functions for an operation's response bodies.
+
+    Every JSON body, listed item and event gets one (the top-level kind check, strict mode
+    and DEBUG mismatch logs need it even when nothing is decoded), except untyped ones.
+    """
     out: dict[str, str] = {}
 
-    def parser(ty: Ty | None) -> str | None:
-        if ty is None:
+    def parser(ty: Ty | None, role: str) -> str | None:
+        if ty is None or (isinstance(ty, PrimTy) and ty.name == "Any"):
             return None
-        expr = code.decode(ty, "v")
-        if expr == "v":
-            return None
-        return code.function(expr, ty)
+        return code.parser(ty, role)
 
     if op.paging is not None:
-        p = parser(op.paging.item)
+        p = parser(op.paging.item, "item")
         if p:
             out["item"] = p
     for r in op.responses:
         if op.paging is not None:
             break  # the paginator decodes list bodies itself, with the item parser
         if r.kind in ("json", "sse") and (r.status.startswith("2") or r.status == "default"):
-            p = parser(r.ty)
+            p = parser(r.ty, "body" if r.kind == "json" else "event")
             if p:
                 out[r.status] = p
         if r.events is not None and (r.status.startswith("2") or r.status == "default"):
-            p = parser(r.events)
+            p = parser(r.events, "event")
             if p:
                 out[r.status + ":events"] = p
     if op.error is not None:
-        p = parser(op.error)
+        p = parser(op.error, "error")
         if p:
             out["error"] = p
     return out
 
 
 def model_view(code: ModuleCode, model: Model, version: str) -> dict[str, Any]:
+    """What ``_model.jinja`` renders: every attribute ``X | None`` (absent and null read
+    None), read leniently by ``from_dict``, written back by ``to_dict`` for the keys that
+    came (``fields_set``) or hold a value."""
     fields = []
     for f in model.fields:
-        if f.required:
-            decode = code.decode(f.ty, f"d[{f.wire!r}]")
-        elif code.decode(f.ty, "x") == "x":
-            decode = f"d.get({f.wire!r}, NOT_GIVEN)"
-        else:
-            decode = f"{code.decode(f.ty, f'd[{f.wire!r}]')} if {f.wire!r} in d else NOT_GIVEN"
         ann = code.ann(f.ty)
+        if "None" not in split_union(ann):
+            ann += " | None"
         fields.append(
             {
                 "name": f.name,
                 "wire": f.wire,
                 "required": f.required,
-                "ann": ann if f.required else f"{ann} | NotGiven",
-                "decode": decode,
-                "encode": code.encode(f.ty, f"self.{f.name}"),
+                "ann": ann,
+                "decode": code.decode_field(f.ty, f"get({f.wire!r})"),
+                "encode": code.encode(f.ty, "v"),
+                "desc": f"({f.wire!r}, {f.name!r}, {f.required!r}, {code.desc(f.ty)})",
                 "doc": doc_text(f.description, 200),
             }
         )
-    extra = f"extra(d, _KNOWN_{model.name})"
+    known = f"_KNOWN_{model.name}"
+    extra = f"{{}} if fs <= {known} else extra(d, {known})"
     extra_encode = "self.extra_fields"
+    wire_extra = "None"
     if model.additional is not None:
-        dec = code.decode(model.additional, "_v")
-        if dec != "_v":
-            extra = f"{{_k: {dec} for _k, _v in extra(d, _KNOWN_{model.name}).items()}}"
-            code.uses.add("to_unix")
-            extra_encode = "to_unix(self.extra_fields)"
+        wire_extra = code.desc(model.additional)
+        dec = code.decode(model.additional, "_w")
+        if dec != "_w":
+            extra = f"{{}} if fs <= {known} else {{_k: {dec} for _k, _w in extra(d, {known}).items()}}"
+            code.uses.add("dump")
+            extra_encode = "dump(self.extra_fields)"
+    elif model.open:
+        wire_extra = "'any'"
+    consts = "".join(f"({k!r}, {v!r}), " for k, v in sorted(model.consts.items()))
     return {
         "name": model.name,
         "doc": doc_text(model.description, 400)
@@ -452,6 +473,9 @@ def model_view(code: ModuleCode, model: Model, version: str) -> dict[str, Any]:
         "fields": fields,
         "extra": extra,
         "extra_encode": extra_encode,
+        "wire_extra": wire_extra,
+        "consts": f"({consts})" if consts else "",
+        "required": sum(1 for f in model.fields if f.required),
         "version": version,
     }
 

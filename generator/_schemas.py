@@ -30,7 +30,21 @@ from ._naming import pascal, py_identifier
 __all__ = ["SchemaConverter", "first_paragraph"]
 
 _PRIMS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "null": "None"}
-_RESERVED_FIELDS = {"extra_fields", "from_dict", "to_dict", "to_json"}
+_RESERVED_FIELDS = {
+    "extra_fields",
+    "fields_set",
+    "from_dict",
+    "from_dict_strict",
+    "to_dict",
+    "to_json",
+    "spec_mismatches",
+    "wire_names",
+    "wire_spec",
+    "wire_extra",
+    "wire_consts",
+    "wire_required",
+    "wire_models",
+}
 
 
 def first_paragraph(text: Any, limit: int = 400) -> str:
@@ -64,7 +78,7 @@ class SchemaConverter:
         target, key = self.doc.resolve(ref)
         if key in self._names_by_key:
             return ModelTy(self._names_by_key[key])
-        if key in self._alias:
+        if key in self._alias and not (request and _has_time(self._alias[key])):
             return self._alias[key]
         name = self.component_name(key)
         if self._is_model(target):
@@ -146,6 +160,16 @@ class SchemaConverter:
                 return self._union(s, s[key], hint, module, request)
         if "allOf" in s:
             parts = s["allOf"]
+            # ``allOf: [$ref, {nullable: true}]`` (OpenAI): a part that only annotates
+            # (nullable, description…) is no type of its own
+            real = [p for p in parts if not _annotation_only(self.doc.deref(p))]
+            if len(real) == 1 and len(parts) > 1 and not s.get("properties"):
+                ty = self.convert(real[0], hint, module, request=request)
+                if any(isinstance(p, dict) and p.get("nullable") for p in parts) and not isinstance(
+                    ty, NullableTy
+                ):
+                    ty = NullableTy(ty)
+                return ty
             if len(parts) == 1 and not s.get("properties"):
                 return self.convert(parts[0], hint, module, request=request)
             if request:
@@ -167,6 +191,9 @@ class SchemaConverter:
             return UnixTimeTy()
         if t == "string" and s.get("format") == "binary":
             return PrimTy("bytes")
+        if t == "string" and not request and s.get("format") in ("date-time", "date"):
+            # responses only: request arguments stay the strings the API takes
+            return PrimTy("datetime" if s["format"] == "date-time" else "date")
         if t in _PRIMS:
             return PrimTy(_PRIMS[t])
         return ANY
@@ -223,6 +250,8 @@ class SchemaConverter:
             desc = desc or part.get("description")
             if isinstance(part.get("additionalProperties"), dict):
                 ap = part["additionalProperties"]
+            elif ap is None and ("anyOf" in part or "oneOf" in part):
+                ap = True  # a union part's fields are not listed here: allow what it brings
 
         for part in s.get("allOf", []):
             visit(part)
@@ -277,6 +306,44 @@ class SchemaConverter:
         ap = s.get("additionalProperties")
         if isinstance(ap, dict) and ap:
             model.additional = self.convert(ap, name + "Value", module)
+        elif ap is True or ap == {}:
+            model.open = True
+
+
+_TYPE_KEYWORDS = frozenset(
+    {
+        "$ref",
+        "type",
+        "properties",
+        "additionalProperties",
+        "items",
+        "allOf",
+        "anyOf",
+        "oneOf",
+        "enum",
+        "const",
+    }
+)
+
+
+def _annotation_only(s: Any) -> bool:
+    """A schema that constrains nothing (``{nullable: true}``, ``{description: ...}``)."""
+    return isinstance(s, dict) and not (_TYPE_KEYWORDS & s.keys())
+
+
+def _has_time(ty: Ty) -> bool:
+    """Whether ``ty`` holds a response-only ``datetime``/``date`` (requests send strings)."""
+    if isinstance(ty, PrimTy):
+        return ty.name in ("datetime", "date")
+    if isinstance(ty, (ListTy,)):
+        return _has_time(ty.item)
+    if isinstance(ty, MapTy):
+        return _has_time(ty.value)
+    if isinstance(ty, NullableTy):
+        return _has_time(ty.inner)
+    if isinstance(ty, UnionTy):
+        return any(_has_time(v) for v in ty.variants)
+    return False
 
 
 def _base(value: Any) -> str:

@@ -192,6 +192,7 @@ async def run_prism(spec: Spec, port: int) -> PrismReport:
         http_client=http,
         max_retries=0,
         rate_limit=None,
+        strict=True,  # Prism's answers must match the spec exactly (issue 11)
     )
     try:
         for chain, op in operations(spec):

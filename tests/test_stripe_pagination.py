@@ -196,12 +196,16 @@ async def test_concurrent_first_pages(stripe_server: StripeServer, client: Strip
 LIST_URL = "https://api.stripe.com/v1/customers?limit=10"
 
 
-async def test_a_bad_item_is_a_validation_error(httpx_mock: HTTPXMock) -> None:
+async def test_a_bad_item_is_read_leniently_and_rejected_in_strict_mode(httpx_mock: HTTPXMock) -> None:
+    # issue 11: lenient by default (the item is read as sent), strict on request
     body = {"object": "list", "data": [{"id": "cus_1"}], "has_more": False, "url": "/v1/customers"}
     httpx_mock.add_response(url=LIST_URL, json=body)
+    httpx_mock.add_response(url=LIST_URL, json=body)
     async with StripeClient(api_key="sk_test_x") as client:
-        with pytest.raises(ResponseValidationError, match="'created'"):
-            await client.customers.list_customers(size=10)
+        page = await client.customers.list_customers(size=10)
+        assert page.data[0].id == "cus_1" and page.data[0].created is None
+        with pytest.raises(ResponseValidationError, match=r"Customer\.created: required field is missing"):
+            await client.customers.list_customers(size=10, request_options={"strict": True})
 
 
 async def test_non_json_single_object_is_a_connection_error(httpx_mock: HTTPXMock) -> None:

@@ -423,7 +423,9 @@ def _client(spec: Spec, checker_box: list[Checker]) -> Any:
         return checker_box[0](request)
 
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    return cls(api_key="sk_test_contract", http_client=http, max_retries=0, rate_limit=None), http
+    # strict: every answer must match the pinned spec exactly (issue 11), not just be readable
+    client = cls(api_key="sk_test_contract", http_client=http, max_retries=0, rate_limit=None, strict=True)
+    return client, http
 
 
 async def run_spec(spec: Spec, *, seeds: int = 1, optional: int = 3, only: set[str] | None = None) -> Report:

@@ -32,13 +32,27 @@ if _typing.TYPE_CHECKING:
     from ._client import BaseClient, ClientOptions, RequestOptions
     from ._limiter_base import LimiterProtocol, LimiterUnavailableError
     from ._limits import Limiter
-    from ._models import BaseModel, best_match, extra, from_unix, invalid, to_unix
+    from ._models import (
+        UNSET,
+        BaseModel,
+        best_match,
+        dump,
+        extra,
+        from_iso,
+        from_iso_date,
+        from_unix,
+        invalid,
+        pick,
+        to_iso,
+        to_unix,
+    )
     from ._multipart import FileTypes
     from ._pagination import AsyncPaginator, Page, PaginationLoopError
     from ._ratelimit import RateLimitInfo
     from ._redis_limiter import RedisLimiter
     from ._retry import RetryPolicy
     from ._streaming import AsyncStream
+    from ._validate import checked, fits
     from ._warnings import ApiVersionWarning
     from ._webhooks import (
         EnvelopeWebhooks,
@@ -63,6 +77,7 @@ if _typing.TYPE_CHECKING:
 
 __all__ = [
     "NOT_GIVEN",
+    "UNSET",
     "APIConnectionError",
     "APIError",
     "APIStatusError",
@@ -103,9 +118,16 @@ __all__ = [
     "TokenAuth",
     "UnprocessableEntityError",
     "best_match",
+    "checked",
+    "dump",
     "extra",
+    "fits",
+    "from_iso",
+    "from_iso_date",
     "from_unix",
     "invalid",
+    "pick",
+    "to_iso",
     "to_unix",
     # receiving webhooks (loaded on first use)
     "EnvelopeWebhooks",
@@ -150,10 +172,18 @@ _LAZY: dict[str, str] = {
     "RequestOptions": "._client",
     "RetryPolicy": "._retry",
     "TokenAuth": "._auth",
+    "UNSET": "._models",
     "best_match": "._models",
+    "checked": "._validate",
+    "dump": "._models",
     "extra": "._models",
+    "fits": "._validate",
+    "from_iso": "._models",
+    "from_iso_date": "._models",
     "from_unix": "._models",
     "invalid": "._models",
+    "pick": "._models",
+    "to_iso": "._models",
     "to_unix": "._models",
     "EnvelopeWebhooks": "._webhooks",
     "MalformedWebhookHeaderError": "._webhooks",

@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Awaitable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, TypeVar
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypedDict, TypeVar
 from urllib.parse import urlencode
 
 from . import _testhooks
@@ -61,7 +62,10 @@ else:
 __all__ = ["BaseClient", "ClientOptions", "RequestOptions"]
 
 _T = TypeVar("_T")
+_P = ParamSpec("_P")
 _Self = TypeVar("_Self", bound="BaseClient")
+#: the client whose next request, in this task, is sent by ``redirect_url`` (not followed)
+_REDIRECT_ONLY: ContextVar[BaseClient | None] = ContextVar("polvo_redirect_only", default=None)
 
 
 class RequestOptions(TypedDict, total=False):
@@ -70,7 +74,8 @@ class RequestOptions(TypedDict, total=False):
     ``timeout`` (read/write, per attempt), ``connect_timeout`` (per attempt) and
     ``total_timeout`` (the whole call: waits for the limiter, every attempt and the backoffs
     between them) override the client's; so do ``max_retries``, ``initial_backoff`` and
-    ``max_backoff``.
+    ``max_backoff``. ``strict`` validates the response against the spec (see
+    :class:`BaseClient`).
     """
 
     timeout: float
@@ -83,6 +88,7 @@ class RequestOptions(TypedDict, total=False):
     query: Mapping[str, Any]
     idempotency_key: str
     api_version: str
+    strict: bool
 
 
 class ClientOptions(TypedDict, total=False):
@@ -101,6 +107,7 @@ class ClientOptions(TypedDict, total=False):
     http_client: httpx.AsyncClient | None
     auth: Auth | None
     transport: str | None
+    strict: bool | None
 
 
 class BaseClient:
@@ -128,6 +135,11 @@ class BaseClient:
         Transport: ``transport="aiohttp"`` (or ``POLVO_TRANSPORT=aiohttp``; needs the
     ``usepolvo[aiohttp]`` extra) sends through aiohttp behind the same httpx interface —
     same API, errors and features, a fraction of the CPU per request.
+
+    Responses are read leniently (what the API sends, even where it departs from the spec);
+    ``strict=True`` (or ``POLVO_STRICT=1``; per call ``request_options={"strict": True}``)
+    raises :class:`~usepolvo.core.ResponseValidationError` naming the first field that does
+    not match the spec instead.
     """
 
     _config: ClassVar[ProviderConfig]
@@ -149,6 +161,7 @@ class BaseClient:
         auth: Auth | None = None,
         transport: str | None = None,
         provider_options: Mapping[str, str | None] | None = None,
+        strict: bool | None = None,
     ) -> None:
         cfg = self._config
         options = provider_options or {}
@@ -179,6 +192,10 @@ class BaseClient:
             raise ConfigurationError("pass either http_client= or transport=, not both")
         #: the wire layer of pools this client creates: ``httpx`` (httpcore) or ``aiohttp``
         self.transport = choice
+        if strict is None:
+            strict = os.environ.get("POLVO_STRICT", "").strip().lower() in ("1", "true", "yes", "on")
+        #: validate every response against the spec (raise instead of reading leniently)
+        self.strict = strict
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.total_timeout = total_timeout
@@ -186,7 +203,7 @@ class BaseClient:
         self.limiter = self._make_limiter(key, limiter, max_concurrency, rate_limit)
         headers = {
             "User-Agent": f"usepolvo ({cfg.name} {cfg.spec_version})",
-            "Accept": "application/json",
+            "Accept": cfg.accept,
         }
         if self._auth is None:
             headers.update(self._auth_headers(key))
@@ -439,19 +456,61 @@ class BaseClient:
         request = self.build_request(
             op, path=path, query=query, headers=headers, body=body, request_options=request_options
         )
+        if _REDIRECT_ONLY.get() is self:  # inside redirect_url(): the Location, not the body
+            return await self._location(op, request)
+        strict = self.strict if request_options is None else request_options.get("strict", self.strict)
         if not _wants_stream(op, body):
             response = await self.send(op, request, request_options)
-            return self.parse_response(op, response)
+            return self.parse_response(op, response, strict=strict)
         response = await self.send(op, request, request_options, stream=True)
         if _is_event_stream(response):
             from ._streaming import AsyncStream
 
-            return AsyncStream(response, op.response_for(response.status_code).event_parser)
+            return AsyncStream(response, op.response_for(response.status_code).event_parser, strict=strict)
         try:
             await response.aread()
         finally:
             await response.aclose()
-        return self.parse_response(op, response)
+        return self.parse_response(op, response, strict=strict)
+
+    async def redirect_url(
+        self, call: Callable[_P, Awaitable[Any]], /, *args: _P.args, **kwargs: _P.kwargs
+    ) -> str:
+        """The URL a download operation redirects to, without downloading it.
+
+        ``url = await gh.redirect_url(gh.repos.download_tarball_archive, "o", "r", "main")``:
+        the call is sent once (no retries), not following the redirect, and the absolute
+        ``Location`` comes back (for GitHub a short-lived signed URL). Awaiting the
+        operation itself follows the redirect and returns the downloaded bytes.
+        """
+        token = _REDIRECT_ONLY.set(self)
+        try:
+            location = await call(*args, **kwargs)
+        finally:
+            _REDIRECT_ONLY.reset(token)
+        return str(location)
+
+    async def _location(self, op: Operation, request: httpx.Request) -> str:
+        """Send ``request`` once without following redirects; the absolute ``Location``."""
+        if self._auth is not None and "authorization" not in request.headers:
+            request.headers["Authorization"] = await self._auth.authorization(self)
+        http = self._client()
+        grant = await self.limiter.acquire(1.0)
+        try:
+            response = await http.send(request, follow_redirects=False)
+        finally:
+            self.limiter.mark_sent(grant)
+            self.limiter.release()
+        location = response.headers.get("location")
+        if response.status_code >= 400:
+            raise self._status_error(op, request, response, 1)
+        if not response.is_redirect or not location:
+            raise APIConnectionError(
+                f"expected a redirect, got {response.status_code}",
+                method=request.method,
+                url=_safe_url(request),
+            )
+        return str(request.url.join(location))
 
     def paginate(
         self,
@@ -468,6 +527,10 @@ class BaseClient:
         """A lazy list call: await it for one page, ``async for`` it for every item."""
         from ._pagination import AsyncPaginator
 
+        if item is not None and (request_options or {}).get("strict", self.strict):
+            import functools
+
+            item = functools.partial(item, strict=True)
         return AsyncPaginator(
             self,
             op,
@@ -687,18 +750,25 @@ class BaseClient:
             attempts=attempt,
         )
 
-    def parse_response(self, op: Operation, response: httpx.Response) -> Any:
-        """Read a success body the way the spec documents it for that status."""
+    def parse_response(self, op: Operation, response: httpx.Response, *, strict: bool | None = None) -> Any:
+        """Read a success body the way the spec documents it for that status.
+
+        JSON is read leniently (``strict``: validated against the spec; default: the
+        client's ``strict``); a body of the wrong top-level kind (an array or nothing where
+        the spec says object) is a :class:`ResponseValidationError` either way.
+        """
+        if strict is None:
+            strict = self.strict
         spec = op.response_for(response.status_code)
         if spec.kind == "sse" or (op.streams and _is_event_stream(response)):
             from ._streaming import AsyncStream
 
-            return AsyncStream(response, spec.event_parser)
+            return AsyncStream(response, spec.event_parser, strict=strict)
         kind = spec.kind
         if kind == "json":
             content = response.content
             if not content:
-                return None
+                return spec.parser(None, strict) if spec.parser is not None else None
             try:
                 data = loads(content)
             except ValueError as exc:
@@ -707,7 +777,7 @@ class BaseClient:
                     method=response.request.method,
                     url=_safe_url(response.request),
                 ) from None
-            return spec.parser(data) if spec.parser is not None else data
+            return spec.parser(data, strict) if spec.parser is not None else data
         if kind == "binary":
             return response.content
         if kind == "text":

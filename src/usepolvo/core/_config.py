@@ -23,6 +23,7 @@ class ProviderConfig:
     """
 
     __slots__ = (
+        "accept",
         "api_key_aliases",
         "api_key_env",
         "api_version",
@@ -66,6 +67,7 @@ class ProviderConfig:
         write_cost: float = 1.0,
         api_key_aliases: tuple[str, ...] = (),
         optional_headers: tuple[tuple[str, str, str | None], ...] = (),
+        accept: str = "application/json",
     ) -> None:
         self.name = name
         self.client_name = client_name
@@ -86,6 +88,8 @@ class ProviderConfig:
         self.write_cost = write_cost
         self.api_key_aliases = tuple(api_key_aliases)
         self.optional_headers = tuple(optional_headers)
+        #: the default ``Accept`` header (GitHub advises ``application/vnd.github+json``)
+        self.accept = accept
 
     def __repr__(self) -> str:
         return f"<ProviderConfig {self.name} {self.spec_version}>"

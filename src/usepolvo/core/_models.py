@@ -1,30 +1,98 @@
-"""Helpers shared by generated models: the base class, conversions, validation errors."""
+"""Helpers shared by generated models: the base class, lenient conversions, union dispatch.
+
+Models read what APIs really send. ``from_dict`` never fails on a JSON object: a missing
+field reads ``None``, a value of an unexpected shape (``null`` where the spec says object,
+a number sent as a string, an unknown enum value) is kept exactly as sent, and unknown
+fields go to ``extra_fields``; ``fields_set`` records which keys came, so ``to_dict()``
+gives back exactly the JSON that was read. What did not match the spec is discoverable
+(:meth:`BaseModel.spec_mismatches`, a DEBUG log line per field on ``usepolvo.models``) and
+fatal only in strict mode (``strict=True`` on a client, per call, or ``POLVO_STRICT=1``),
+see :mod:`usepolvo.core._validate`.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._encoding import to_jsonable
 from ._errors import ResponseValidationError
 
-__all__ = ["BaseModel", "best_match", "extra", "from_unix", "invalid", "to_unix"]
+__all__ = [
+    "UNSET",
+    "BaseModel",
+    "best_match",
+    "dump",
+    "extra",
+    "from_iso",
+    "from_iso_date",
+    "from_unix",
+    "invalid",
+    "pick",
+    "to_iso",
+    "to_unix",
+]
 
 _UTC = _dt.timezone.utc
+
+
+class _Unset:
+    """Type of :data:`UNSET`: the default of model constructor arguments not passed."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __reduce__(self) -> str:
+        return "UNSET"
+
+
+#: default of every generated model's constructor arguments, replaced by ``None`` once the
+#: model is built; the arguments actually passed make up its ``fields_set``
+UNSET: Any = _Unset()
 
 
 class BaseModel:
     """Base of every generated model (attrs classes with ``from_dict``/``to_dict``).
 
-    Unknown fields a response carries are kept in ``extra_fields``, so nothing the API
-    sends is lost and ``to_dict()`` gives it back.
+    Every attribute reads ``None`` when the API sent ``null`` or left the field out;
+    ``fields_set`` (the JSON keys that came, or the constructor arguments passed) tells the
+    two apart, and ``to_dict()`` writes back exactly those. Unknown fields are kept in
+    ``extra_fields``.
     """
 
     __slots__ = ()
 
     #: the JSON keys the spec lists for this model (used to pick among union variants)
     wire_names: ClassVar[frozenset[str]] = frozenset()
+    #: (JSON key, attribute, required, type) per field, for validation (see ``_validate``)
+    wire_spec: ClassVar[tuple[tuple[str, str, bool, Any], ...]] = ()
+    #: the type of fields the spec allows beyond ``wire_spec``: ``None`` (none), ``"any"``
+    wire_extra: ClassVar[Any] = None
+    #: single-valued properties (Stripe's ``object: "customer"``) that name the variant
+    wire_consts: ClassVar[tuple[tuple[str, Any], ...]] = ()
+    #: number of required fields (ranks union variants)
+    wire_required: ClassVar[int] = 0
+    #: the models package the type names in ``wire_spec`` resolve in
+    wire_models: ClassVar[Any] = None
+
+    if TYPE_CHECKING:  # declared by each generated attrs class
+        fields_set: frozenset[str]
+        extra_fields: dict[str, Any]
+
+    def __attrs_post_init__(self) -> None:
+        # Built by a constructor call (``from_dict`` bypasses ``__init__``): arguments not
+        # passed read None and stay out of to_dict(); passed ones (None included) are sent.
+        present: set[str] = set()
+        for wire, name, _, _ in self.wire_spec:
+            if getattr(self, name) is UNSET:
+                object.__setattr__(self, name, None)
+            else:
+                present.add(wire)
+        present.update(self.extra_fields)
+        object.__setattr__(self, "fields_set", frozenset(present))
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Any:  # pragma: no cover - overridden
@@ -33,31 +101,35 @@ class BaseModel:
     def to_dict(self) -> dict[str, Any]:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    @classmethod
+    def from_dict_strict(cls, d: Mapping[str, Any]) -> Any:
+        """``from_dict`` in strict mode: :class:`ResponseValidationError` at the first place
+        ``d`` departs from the spec (``Customer.address.city: expected a string, got an
+        integer``), naming the field."""
+        from ._validate import checked
+
+        checked(d, ("model", cls.__name__), cls.wire_models, True)
+        return cls.from_dict(d)
+
     def to_json(self) -> bytes:
         """The model as JSON bytes, the way the API sent it."""
         from ._json import dumps
 
         return dumps(self.to_dict())
 
+    def spec_mismatches(self) -> list[str]:
+        """Where this object departs from the spec, one ``"Model.path: problem"`` per line.
 
-def best_match(data: Any, candidates: tuple[type[BaseModel], ...]) -> Any:
-    """Parse ``data`` as the candidate whose known fields cover most of its keys.
+        Empty when it matches the spec exactly; these are the checks strict mode enforces
+        (missing required fields, ``null`` or a value of another type where the spec does not
+        allow it, enum values it does not list, fields it does not list).
+        """
+        from ._validate import mismatches
 
-    For unions the spec gives no way to tell apart (no discriminator, no distinguishing
-    required field): candidates are tried best-covering first; the last error is raised.
-    """
-    if not isinstance(data, Mapping):
-        return candidates[0].from_dict(data)
-    keys = data.keys()
-    ranked = sorted(candidates, key=lambda c: -len(keys & c.wire_names))
-    error: ResponseValidationError | None = None
-    for cls in ranked:
-        try:
-            return cls.from_dict(data)
-        except ResponseValidationError as exc:
-            error = exc
-    assert error is not None
-    raise error
+        return [
+            f"{p}: {m}"
+            for p, m in mismatches(("model", type(self).__name__), self.to_dict(), self.wire_models)
+        ]
 
 
 def extra(d: Mapping[str, Any], known: frozenset[str]) -> dict[str, Any]:
@@ -66,31 +138,171 @@ def extra(d: Mapping[str, Any], known: frozenset[str]) -> dict[str, Any]:
     return {k: d[k] for k in keys} if keys else {}
 
 
-def from_unix(value: Any) -> _dt.datetime:
-    """Unix seconds → timezone-aware UTC datetime."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"expected unix seconds, got {type(value).__name__}")
-    try:
-        return _dt.datetime.fromtimestamp(value, _UTC)
-    except (OverflowError, OSError) as exc:
-        raise ValueError(f"unix time {value} out of range") from exc
+# -- scalars -----------------------------------------------------------------------------
+
+
+def from_unix(value: Any) -> Any:
+    """Unix seconds → timezone-aware UTC datetime; anything else is kept as sent."""
+    if value.__class__ is int:
+        try:
+            return _dt.datetime.fromtimestamp(value, _UTC)
+        except (OverflowError, OSError, ValueError):
+            return value
+    return value
 
 
 def to_unix(value: Any) -> Any:
-    """Datetime → unix seconds (ints pass through)."""
+    """Datetime → unix seconds; other values (kept as sent) pass through."""
     if isinstance(value, _dt.datetime):
         return int(value.timestamp())
+    if value is None or value.__class__ in (str, int, float, bool):
+        return value
     return to_jsonable(value)
 
 
-def invalid(cls: type, data: Any, exc: BaseException) -> ResponseValidationError:
-    """The error raised when ``cls.from_dict`` cannot read ``data``."""
+class _WireDatetime(_dt.datetime):
+    """A datetime read from a string, which it remembers so ``to_dict()`` gives it back."""
+
+    __slots__ = ("wire",)
+    wire: str
+
+    def __reduce_ex__(self, protocol: Any) -> Any:  # copies and pickles keep the text
+        return (from_iso, (self.wire,))
+
+    def __repr__(self) -> str:
+        return "datetime.datetime(" + super().__repr__().split("(", 1)[1]
+
+
+class _WireDate(_dt.date):
+    """A date read from a string, which it remembers so ``to_dict()`` gives it back."""
+
+    __slots__ = ("wire",)
+    wire: str
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return (from_iso_date, (self.wire,))
+
+    def __repr__(self) -> str:
+        return "datetime.date(" + super().__repr__().split("(", 1)[1]
+
+
+def from_iso(value: Any) -> Any:
+    """An RFC 3339 ``date-time`` string → datetime; anything else is kept as sent."""
+    if value.__class__ is str:
+        try:
+            out = _WireDatetime.fromisoformat(value)
+        except ValueError:
+            return value
+        out.wire = value
+        return out
+    return value
+
+
+def from_iso_date(value: Any) -> Any:
+    """A ``date`` string (``2024-05-31``) → date; anything else is kept as sent."""
+    if value.__class__ is str:
+        try:
+            out = _WireDate.fromisoformat(value)
+        except ValueError:
+            return value
+        out.wire = value
+        return out
+    return value
+
+
+def to_iso(value: Any) -> Any:
+    """A date or datetime → its string (the one it was read from); others pass through."""
+    wire = getattr(value, "wire", None)
+    if wire is not None and isinstance(value, (_WireDatetime, _WireDate)):
+        return wire
+    if isinstance(value, _dt.datetime):
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if value is None or value.__class__ in (str, int, float, bool):
+        return value
+    return to_jsonable(value)
+
+
+def dump(value: Any) -> Any:
+    """Any field value → JSON data: models, dates read from strings, unix datetimes."""
+    if value is None or value.__class__ in (str, int, float, bool):
+        return value
+    if isinstance(value, BaseModel):
+        return value.to_dict()
+    if isinstance(value, (_WireDatetime, _WireDate)):
+        return to_iso(value)
+    if isinstance(value, list):
+        return [dump(v) for v in value]
+    if isinstance(value, dict):
+        return {k: dump(v) for k, v in value.items()}
+    return to_unix(value)
+
+
+# -- unions ------------------------------------------------------------------------------
+
+
+def pick(data: Mapping[str, Any], candidates: tuple[type[BaseModel], ...], fallback: bool = True) -> Any:
+    """Read ``data`` as the union variant it is, when the spec gives no discriminator.
+
+    A variant whose single-valued properties (``object: "card"``) all match wins outright;
+    otherwise the first variant that matches the spec exactly, trying first those that
+    leave fewest of the object's keys unknown and fewest of their own fields out; failing
+    that (the API sent something none of them describes) the best-covering one, read
+    leniently. With ``fallback=False``, ``None`` instead of that last resort.
+    """
+    keys = data.keys()
+    named = [c for c in candidates if c.wire_consts and all(data.get(k) == x for k, x in c.wire_consts)]
+    if len(named) == 1:
+        return named[0].from_dict(data)
+    if named:
+        most = max(len(c.wire_consts) for c in named)
+        named = [c for c in named if len(c.wire_consts) == most]
+        if len(named) == 1:
+            return named[0].from_dict(data)
+    pool = named or [c for c in candidates if not c.wire_consts] or list(candidates)
+    ranked = sorted(
+        pool, key=lambda c: (len(keys - c.wire_names), len(c.wire_names - keys), -c.wire_required)
+    )
+    if len(ranked) > 1:
+        from ._validate import fits
+
+        for cls in ranked:
+            if fits(("model", cls.__name__), data, cls.wire_models):
+                return cls.from_dict(data)
+    if not fallback and not named:
+        return None
+    return ranked[0].from_dict(data)
+
+
+def best_match(data: Any, candidates: tuple[type[BaseModel], ...]) -> Any:
+    """Parse ``data`` as the candidate whose known fields cover most of its keys."""
+    if not isinstance(data, Mapping):
+        return candidates[0].from_dict(data)
+    return pick(data, candidates)
+
+
+def invalid(cls: type, data: Any, exc: BaseException | None = None) -> ResponseValidationError:
+    """The error raised when ``cls.from_dict`` is given something that is not an object."""
     if isinstance(exc, ResponseValidationError):
         return ResponseValidationError(str(exc), path=cls.__name__)
-    if isinstance(exc, KeyError):
-        msg = f"required field {exc.args[0]!r} is missing"
-    elif not isinstance(data, Mapping):
-        msg = f"expected an object, got {type(data).__name__}"
-    else:
-        msg = f"{type(exc).__name__}: {exc}"
-    return ResponseValidationError(msg, path=cls.__name__)
+    if not isinstance(data, Mapping):
+        return ResponseValidationError(f"expected an object, got {_kind(data)}", path=cls.__name__)
+    return ResponseValidationError(f"{type(exc).__name__}: {exc}", path=cls.__name__)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__

@@ -17,7 +17,8 @@ __all__ = ["Operation", "ResponseSpec"]
 #: How a response body is read: ``json`` (decoded, then parsed), ``binary`` (bytes),
 #: ``text`` (str), ``sse`` (server-sent events), ``empty`` (no body).
 ResponseKind = str
-Parser = Callable[[Any], Any]
+#: reads one decoded JSON body; generated parsers also take ``strict`` (validate first)
+Parser = Callable[..., Any]
 
 
 class ResponseSpec:

@@ -3,7 +3,9 @@
 ``stream = await client.chat.create_chat_completion(..., stream=True)`` returns an
 :class:`AsyncStream`; ``async for chunk in stream`` yields each event's ``data:`` payload
 decoded from JSON and parsed into the spec's event model (raw JSON when the spec documents
-none). A ``data: [DONE]`` event ends the stream. The HTTP response is closed when the
+none), leniently like every response: ``null`` or unknown fields in an event never stop
+the stream (in strict mode, an event departing from the spec raises
+:class:`ResponseValidationError`). A ``data: [DONE]`` event ends the stream. The HTTP response is closed when the
 stream ends, when the loop over it is left early (``break``), on ``aclose()`` and on leaving
 ``async with stream:``.
 
@@ -91,18 +93,22 @@ class AsyncStream(Generic[T]):
     the last ``id:`` seen. Iterate it once; it closes its connection when done.
     """
 
-    __slots__ = ("_done", "_iterator", "_parser", "_raw", "last_event_id", "response")
+    __slots__ = ("_done", "_iterator", "_parser", "_raw", "_strict", "last_event_id", "response")
 
-    def __init__(self, response: httpx.Response, parser: Callable[[Any], Any] | None = None) -> None:
+    def __init__(
+        self, response: httpx.Response, parser: Callable[..., Any] | None = None, *, strict: bool = False
+    ) -> None:
         self.response = response
         self.last_event_id: str | None = None
         self._parser = parser
+        self._strict = strict
         self._done = False
         self._raw = iter_sse(response.aiter_lines())
         self._iterator: AsyncGenerator[T, None] = self._items()
 
     async def _items(self) -> AsyncGenerator[T, None]:
         parser = self._parser
+        strict = self._strict
         async for sse in self._raw:
             if sse.id is not None:
                 self.last_event_id = sse.id
@@ -123,7 +129,7 @@ class AsyncStream(Generic[T]):
                 yield data
                 continue
             try:
-                item = parser(data)
+                item = parser(data, strict) if strict else parser(data)
             except ResponseValidationError:
                 raise
             except Exception as exc:  # report which event failed
