@@ -413,14 +413,17 @@ def parsers_for(code: ModuleCode, op: Operation) -> dict[str, str]:
         p = parser(op.paging.item, "item")
         if p:
             out["item"] = p
+    # ``default`` reads a success only when no 2XX is documented (as in ``op_ctor``)
+    has_2xx = any(r.status.startswith("2") for r in op.responses)
     for r in op.responses:
         if op.paging is not None:
             break  # the paginator decodes list bodies itself, with the item parser
-        if r.kind in ("json", "sse") and (r.status.startswith("2") or r.status == "default"):
+        success = r.status.startswith("2") or (r.status == "default" and not has_2xx)
+        if r.kind in ("json", "sse") and success:
             p = parser(r.ty, "body" if r.kind == "json" else "event")
             if p:
                 out[r.status] = p
-        if r.events is not None and (r.status.startswith("2") or r.status == "default"):
+        if r.events is not None and success:
             p = parser(r.events, "event")
             if p:
                 out[r.status + ":events"] = p
