@@ -20,6 +20,7 @@ from ._errors import (
     PermissionDeniedError,
     PolvoError,
     RateLimitError,
+    ResponseTooLargeError,
     ResponseValidationError,
     UnprocessableEntityError,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "RateLimitInfo",
     "RequestOptions",
     "ResponseSpec",
+    "ResponseTooLargeError",
     "ResponseValidationError",
     "RetryPolicy",
     "TokenAuth",

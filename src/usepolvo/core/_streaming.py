@@ -93,12 +93,19 @@ class AsyncStream(Generic[T]):
 
     __slots__ = ("_done", "_iterator", "_parser", "_raw", "last_event_id", "response")
 
-    def __init__(self, response: httpx.Response, parser: Callable[[Any], Any] | None = None) -> None:
+    def __init__(
+        self,
+        response: httpx.Response,
+        parser: Callable[[Any], Any] | None = None,
+        *,
+        lines: AsyncIterator[str] | None = None,
+    ) -> None:
         self.response = response
         self.last_event_id: str | None = None
         self._parser = parser
         self._done = False
-        self._raw = iter_sse(response.aiter_lines())
+        # the client passes its own line reader: bounded, under the call's deadline, typed errors
+        self._raw = iter_sse(lines if lines is not None else response.aiter_lines())
         self._iterator: AsyncGenerator[T, None] = self._items()
 
     async def _items(self) -> AsyncGenerator[T, None]:
