@@ -25,7 +25,6 @@ from usepolvo.core import (
     InternalServerError,
     NotFoundError,
     Operation,
-    PolvoError,
     ProviderConfig,
     RateLimitError,
     RequestOptions,

@@ -34,7 +34,7 @@ from ._errors import (
 from ._json import dumps, loads
 from ._lazy import lazy_module
 from ._limits import Limiter
-from ._logging import log_attempt, redact
+from ._logging import guard_wire_logs, log_attempt, redact
 from ._operation import Operation
 from ._retry import (
     READ_METHODS,
@@ -358,6 +358,7 @@ class BaseClient:
             headers=self._headers,
         )
         self._pools[loop] = _Pool(http)
+        guard_wire_logs(self._api_key)
         return http
 
     def _timeout_ext(self, options: RequestOptions | None) -> dict[str, float | None]:
