@@ -49,6 +49,8 @@ class _Body(httpx.AsyncByteStream):
             self._done = True
         except aiohttp.ClientPayloadError as exc:
             raise httpx.RemoteProtocolError(f"truncated or corrupt body: {exc}") from exc
+        except aiohttp.ServerTimeoutError as exc:  # a connection error *and* a timeout: the timeout
+            raise httpx.ReadTimeout("timed out reading the body") from exc
         except aiohttp.ClientConnectionError as exc:
             raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
         except asyncio.TimeoutError as exc:
