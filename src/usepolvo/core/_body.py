@@ -134,6 +134,8 @@ async def read_body(response: httpx.Response, limit: int | None, url: str = "") 
         return content
     try:
         length = response.headers.get("content-length")
+        if response.request.method == "HEAD" or response.status_code in (204, 304):
+            length = None  # the length of a body that is not sent
         if limit is not None and length is not None and length.isdigit() and int(length) > limit:
             raise ResponseTooLargeError(limit, url=url)  # refused before reading a byte
         chunks = [piece async for piece in iter_body(response, limit, url)]

@@ -356,10 +356,16 @@ class BaseClient:
             follow_redirects=True,
             # the static headers live on our own pool once, instead of being merged per request
             headers=self._headers,
+            # httpx reads a redirect's body itself before following it: bound that read too
+            event_hooks={"response": [self._bound_redirect]},
         )
         self._pools[loop] = _Pool(http)
         guard_wire_logs(self._api_key)
         return http
+
+    async def _bound_redirect(self, response: httpx.Response) -> None:
+        if response.has_redirect_location:
+            await read_body(response, self.max_response_bytes)
 
     def _timeout_ext(self, options: RequestOptions | None) -> dict[str, float | None]:
         """The per-request ``timeout`` extension: socket reads and connects of one attempt."""
