@@ -527,11 +527,12 @@ async def test_bad_call_arguments_fail_before_any_request(make_server: Callable[
         node = node["k"]
     cyclic: dict[str, Any] = {}
     cyclic["self"] = cyclic
+    bad: Any = {"timeout": "5"}  # what a caller without a type checker may pass
     async with stripe(server) as client:
-        for call, match in [
-            (lambda: client.customers.list_customers(request_options={"timeout": "5"}), "timeout must be"),
+        calls: list[tuple[Callable[[], Any], str]] = [
+            (lambda: client.customers.list_customers(request_options=bad), "timeout must be"),
             (
-                lambda: client.customers.list_customers(request_options={"tiemout": 5}),
+                lambda: client.customers.list_customers(request_options=dict(tiemout=5)),  # type: ignore[arg-type]
                 "unknown request_options",
             ),
             (
@@ -541,13 +542,17 @@ async def test_bad_call_arguments_fail_before_any_request(make_server: Callable[
             (lambda: client.customers.list_customers(request_options={"headers": {"X": "é"}}), "header 'X'"),
             (lambda: client.customers.create_customer(metadata=nested), "nests more than"),
             (lambda: client.customers.create_customer(metadata=cyclic), "nests more than"),
-            (lambda: client.customers.retrieve_customer(None), "must be a string"),  # type: ignore[arg-type]
-        ]:
+            (
+                lambda: client.customers.retrieve_customer(bad.get("id")),
+                "must be a string",
+            ),
+        ]
+        for call, match in calls:
             with pytest.raises(ConfigurationError, match=match):
                 await call()
         async with OpenAIClient(api_key="sk-" + "q" * 40, base_url=server.url) as openai:
             with pytest.raises(ConfigurationError, match="nests more than"):
-                await openai.chat.create_chat_completion(model="m", messages=[nested])  # type: ignore[list-item]
+                await openai.chat.create_chat_completion(model="m", messages=[nested])
     assert server.snapshot() == []
 
 
@@ -662,10 +667,12 @@ async def test_secret_scan_over_every_failure_mode(
                 except PolvoError as exc:
                     errors.append(exc)
             server.rule = None
-            for bad in (
+            unknown: Any = {"bogus": KEY}
+            bad_calls: list[Callable[[], Any]] = [
                 lambda: client.customers.list_customers(request_options={"headers": {"X": f"{KEY}\n"}}),
-                lambda: client.customers.list_customers(request_options={"bogus": KEY}),  # type: ignore[typeddict-unknown-key]
-            ):
+                lambda: client.customers.list_customers(request_options=unknown),
+            ]
+            for bad in bad_calls:
                 try:
                     await bad()
                 except PolvoError as exc:
@@ -687,8 +694,8 @@ async def test_secret_scan_over_every_failure_mode(
     assert all(isinstance(e, (APIError, ConfigurationError)) for e in errors)
     assert all(r.headers["authorization"] == f"Bearer {KEY}" for r in server.snapshot())  # it was on the wire
     texts: list[str] = []
-    for exc in errors:
-        texts.extend(_reachable_texts(exc))
+    for error in errors:
+        texts.extend(_reachable_texts(error))
     for record in caplog.records:
         texts.append(logging.Formatter("%(name)s %(message)s %(exc_info)s").format(record))
         texts.extend(str(v) for v in vars(record).values())

@@ -290,7 +290,7 @@ class FaultServer:
 
     def add_customer(self, email: str = "seed@example.com") -> str:
         with self._lock:
-            return self._create_customer({"email": email})["id"]
+            return str(self._create_customer({"email": email})["id"])
 
     # -- connections -------------------------------------------------------------------
 
