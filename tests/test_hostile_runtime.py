@@ -169,7 +169,9 @@ async def test_every_error_carries_the_idempotency_key_it_sent(
             )
         server.rule = lambda rec: "stall"
         with pytest.raises(APITimeoutError) as timeout_err:
-            await client.customers.create_customer(email="a@example.com", request_options={"timeout": 0.2})
+            await client.customers.create_customer(
+                email="a@example.com", request_options={"timeout": 0.2, "connect_timeout": 0.1}
+            )
         with pytest.raises(APITimeoutError) as get_err:  # no key sent: none reported
             await client.customers.list_customers(request_options={"timeout": 0.2, "max_retries": 0})
     keys = [r.idempotency_key for r in server.snapshot()]
@@ -239,7 +241,8 @@ async def test_every_call_ends_within_its_bound_by_default(
 ) -> None:
     server = make_server(stall_seconds=30)
     server.rule = lambda rec: reply
-    async with stripe(server, timeout=0.5, max_retries=0) as client:
+    # each attempt: connect_timeout + timeout = 0.5 s, whatever the server does
+    async with stripe(server, timeout=0.4, connect_timeout=0.1, max_retries=0) as client:
         server.script(None)  # warm up (the transport's imports) outside the timing
         with contextlib.suppress(NotFoundError):
             await client.customers.retrieve_customer("cus_1")
@@ -291,13 +294,13 @@ async def test_streaming_operations_are_bounded_while_opening_and_iterating(
         server.script(_dribbled(json.dumps({"id": "x", "pad": "y" * 400}).encode()))
         started = time.monotonic()
         with pytest.raises(APITimeoutError):
-            await _chat(client, False, timeout=0.5)
+            await _chat(client, False, timeout=0.4, connect_timeout=0.1)
         assert time.monotonic() - started < 0.5 + SLACK
         # no head at all: the per-attempt bound covers opening the stream
         server.script("stall")
         started = time.monotonic()
         with pytest.raises(APITimeoutError):
-            await _chat(client, True, timeout=0.5)
+            await _chat(client, True, timeout=0.4, connect_timeout=0.1)
         assert time.monotonic() - started < 0.5 + SLACK
         # a head, then silence: the read timeout ends the iteration, as a typed error
         server.script(Reply(200, SSE, _sse(3), hold=30, chunked=True))
@@ -643,7 +646,7 @@ async def test_secret_scan_over_every_failure_mode(
     errors: list[BaseException] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        async with stripe(server, timeout=0.3, max_response_bytes=1 << 16) as client:
+        async with stripe(server, timeout=0.3, connect_timeout=0.1, max_response_bytes=1 << 16) as client:
             scripted: list[Any] = [
                 Reply(401, {"X-Echo": KEY}, echo),  # the key echoed in body, error model and header
                 Reply(400, {}, f"plain text echoing Bearer {KEY}".encode()),

@@ -72,8 +72,8 @@ DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 class RequestOptions(TypedDict, total=False):
     """Per-call settings, passed as ``request_options=`` to any generated method.
 
-    ``timeout`` (each attempt, from connecting to the last byte of the answer),
-    ``connect_timeout`` (per attempt), ``total_timeout`` (the whole call: waits for the
+    ``timeout`` (between two reads, and with ``connect_timeout`` the bound of each attempt
+    from connecting to the last byte of the answer), ``connect_timeout``, ``total_timeout`` (the whole call: waits for the
     limiter, every attempt with its body, the backoffs between them and a stream's events)
     and ``max_response_bytes`` override the client's; so do ``max_retries``,
     ``initial_backoff`` and ``max_backoff``. An unknown key is a ``ConfigurationError``.
@@ -122,9 +122,10 @@ class BaseClient:
     - ``limiter``: a :class:`Limiter` to use instead (share one between clients);
     - ``max_retries``: repeats after the first attempt, or a :class:`RetryPolicy`
       (backoff bounds, the longest server-advised wait honoured);
-    - ``timeout``: each attempt, from connecting to the last byte of the answer (60 s; a
-      stream's events are bounded by ``total_timeout`` and by ``timeout`` between reads),
-      ``connect_timeout`` (10 s, per attempt), ``total_timeout`` (per call, everything
+    - ``timeout`` (60 s) between two reads; ``connect_timeout`` (10 s) to connect; each
+      attempt ends within ``connect_timeout + timeout``, from connecting to the last byte
+      (a stream's events are bounded by ``total_timeout`` and by ``timeout`` between reads);
+      ``total_timeout`` (per call, everything
       included: limiter waits, attempts, bodies, backoffs, a stream's events; ``None``:
       unbounded, the default);
     - ``max_response_bytes``: the largest body read, compressed or decompressed (16 MiB;
@@ -545,7 +546,8 @@ class BaseClient:
         → decide → log, until a result or a final typed error.
 
         Each attempt waits its turn at the client's :class:`Limiter` (slot, rate window,
-        server-ordered pause) and is bounded by ``timeout`` from connecting to the last byte;
+        server-ordered pause) and is bounded by ``connect_timeout + timeout`` from connecting to
+        the last byte;
         ``total_timeout`` bounds the whole call, waits, bodies and backoffs included.
         Connection errors, timeouts, unreadable bodies (truncated, corrupt compression,
         invalid JSON in a 200), 408/409/429/5xx and rate-limit 403s are retried with
@@ -564,12 +566,18 @@ class BaseClient:
         policy = self.retry
         total = self.total_timeout
         per = self.timeout
+        connect = self.connect_timeout
         limit = self.max_response_bytes
         if options:
             policy = _call_policy(policy, options)
             total = options.get("total_timeout", total)
             per = options.get("timeout", per)
+            connect = options.get("connect_timeout", connect)
             limit = options.get("max_response_bytes", limit)
+        # One attempt: connect_timeout to connect, timeout for the whole answer after that
+        # (socket timeouts cut a silent server sooner; this also ends a dribbling one).
+        if per is not None:
+            per += connect or 0.0
         loop = asyncio.get_running_loop()
         deadline = None if total is None else loop.time() + total
         cfg = self._config
@@ -636,7 +644,7 @@ class BaseClient:
                     _total_error(total, method, url, attempt, idem)
                     if expired
                     else APITimeoutError(
-                        f"no complete answer within the timeout of {per:g}s",
+                        f"no complete answer within {per:g}s (connect_timeout + timeout)",
                         method=method,
                         url=url,
                         attempts=attempt,
