@@ -41,6 +41,7 @@ from ._retry import (
     RetryPolicy,
     budget_reset,
     is_replayable,
+    next_wait,
     retry_after,
     server_verdict,
     should_retry_status,
@@ -574,6 +575,8 @@ class BaseClient:
             per = options.get("timeout", per)
             connect = options.get("connect_timeout", connect)
             limit = options.get("max_response_bytes", limit)
+            if "timeout" in options or "connect_timeout" in options:
+                request.extensions["timeout"] = self._timeout_ext(options)
         # One attempt: connect_timeout to connect, timeout for the whole answer after that
         # (socket timeouts cut a silent server sooner; this also ends a dribbling one).
         if per is not None:
@@ -715,14 +718,16 @@ class BaseClient:
                 )
             if replayable is None:
                 replayable = is_replayable(method, idem is not None)
-            final = not retryable or not (replayable or not sent) or attempt >= attempts
-            if not final:
-                if wait is None:
-                    wait = policy.backoff(attempt)
-                elif wait > cap:
-                    final = True
-                if deadline is not None and loop.time() + wait >= deadline:
-                    final = True  # the wait would outlast the call: report what happened
+            wait = next_wait(
+                policy,
+                attempt,
+                retryable=retryable,
+                replayable=replayable,
+                sent=sent,
+                advice=wait,
+                time_left=None if deadline is None else deadline - loop.time(),
+            )
+            final = wait is None
             log_attempt(
                 method,
                 request.url.path,
@@ -758,11 +763,6 @@ class BaseClient:
 
         lines = iter_lines(response, deadline, limit, _safe_url(response.request), idem, _transport_error)
         return AsyncStream(response, op.response_for(response.status_code).event_parser, lines=lines)
-
-    def _attempt_timeouts(self, request: httpx.Request, options: RequestOptions) -> None:
-        """Per-call connect/read timeouts on the request itself."""
-        if "timeout" in options or "connect_timeout" in options:
-            request.extensions["timeout"] = self._timeout_ext(options)
 
     def _status_error(
         self,
