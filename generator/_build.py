@@ -210,7 +210,9 @@ def _format(folder: Path) -> None:
     # format, with generated/ruff.toml — the settings `make lint` checks generated/ with
     config = ["--config", str(RUFF_CONFIG), "--no-cache"]
     for step in (["check", "--fix-only", "--exit-zero", "--quiet"], ["format"]):
-        done = subprocess.run([ruff, *step, *config, str(folder)], capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [ruff, *step, *config, str(folder)], capture_output=True, text=True, check=False
+        )
         if done.returncode != 0:
             # the generated code does not parse: show ruff's own report (file, line, error)
             report = (done.stderr or done.stdout).strip()

@@ -25,7 +25,6 @@ from usepolvo.core import (
     InternalServerError,
     NotFoundError,
     Operation,
-    PolvoError,
     ProviderConfig,
     RateLimitError,
     RequestOptions,
@@ -407,15 +406,23 @@ async def test_truncated_and_garbled_bodies_are_retried(make_server: Callable[..
     assert [r.fault for r in server.snapshot()] == ["truncate", "corrupt_gzip", None]
 
 
-async def test_a_200_that_is_not_json_is_a_typed_error_at_once(
+async def test_a_200_that_is_not_json_is_read_again_when_safe_else_a_typed_error_at_once(
     make_server: Callable[..., FaultServer],
 ) -> None:
+    # Issue 10 changed this on purpose: the server may have committed, and a replayable
+    # request (a GET, or a POST with an idempotency key) is simply asked again.
     server = make_server()
     cid = server.add_customer()
     server.script("corrupt")
     async with stripe(server) as client:
-        with pytest.raises(PolvoError) as err:
-            await client.customers.retrieve_customer(cid)
+        customer = await client.customers.retrieve_customer(cid)
+    assert customer.id == cid
+    assert [r.fault for r in server.snapshot()] == ["corrupt", None]
+    server.clear()
+    server.script(Reply(200, {"Content-Type": "text/html"}, b"<html>proxy error</html>"))
+    async with PlainClient(api_key=KEY, base_url=server.url, max_retries=FAST) as plain:
+        with pytest.raises(APIConnectionError) as err:
+            await plain.request(POST_THING, body={"a": 1})
     assert "JSON" in str(err.value)
     assert len(server.snapshot()) == 1
 

@@ -17,7 +17,14 @@ and replayed; a key still executing answers 409; a key reused with other paramet
 ``truncate``    execute, then send half the body of a full-length answer and close
 ``corrupt``     execute, then answer 200 with a body that is not JSON
 ``corrupt_gzip`` execute, then answer 200 ``Content-Encoding: gzip`` with a garbled body
+``slow_after``  execute, then wait ``slow_seconds`` before answering (the client may give
+                up first: the object exists, the answer comes late or never)
 ==============  ====================================================================
+
+A :class:`Reply` can also misbehave on the wire: ``hold`` seconds of silence after its
+head, ``dribble`` seconds between single body bytes, ``chunked`` transfer encoding (a body
+of no announced length, e.g. an event stream) and ``length`` to announce another
+``Content-Length`` than the body has.
 
 Which attempt misbehaves: first the scripted queue (:meth:`FaultServer.script`, consumed in
 arrival order; ``None`` means behave, a :class:`Reply` is sent as given), then ``rule``
@@ -32,7 +39,8 @@ on the client's loop), binds 127.0.0.1 only, and :meth:`FaultServer.stop` cancel
 connection and joins the thread. ``python tests/servers/faults.py`` serves until stdin
 closes and prints its URL first (for benchmarks that keep the server out of the measured
 process); ``GET /__admin/records`` then returns each request's timestamps, status, fault
-and query string, and ``POST /__admin/reset`` forgets them.
+and query string, ``GET /__admin/customers`` the stored customers' ids, ``GET
+/__admin/faults`` each request's fault, and ``POST /__admin/reset`` forgets the records.
 """
 
 from __future__ import annotations
@@ -76,6 +84,7 @@ FAULTS = (
     "truncate",
     "corrupt",
     "corrupt_gzip",
+    "slow_after",
 )
 #: Faults a client can recover from by retrying (everything but a non-JSON 200).
 TRANSIENT_FAULTS = (
@@ -113,6 +122,10 @@ class Reply:
     status: int
     headers: Mapping[str, str] = field(default_factory=dict)
     body: Any = None  # JSON-able, or bytes sent as they are
+    hold: float = 0.0  # silence between the head and the body
+    dribble: float = 0.0  # seconds between single body bytes
+    chunked: bool = False  # Transfer-Encoding: chunked instead of Content-Length
+    length: int | None = None  # the Content-Length announced (default: the body's)
 
 
 @dataclass
@@ -161,6 +174,7 @@ class FaultServer:
         seed: int = 0,
         latency: float | tuple[float, float] = 0.0,
         stall_seconds: float = 30.0,
+        slow_seconds: float = 1.0,
         retry_after: str | None = "1",
         retry_after_ms: int | None = None,
         rule: Callable[[Record], Fault] | None = None,
@@ -176,6 +190,7 @@ class FaultServer:
         self.faults = tuple(faults)
         self.latency = latency
         self.stall_seconds = stall_seconds
+        self.slow_seconds = slow_seconds
         self.retry_after = retry_after
         self.retry_after_ms = retry_after_ms
         self.rule = rule
@@ -275,7 +290,7 @@ class FaultServer:
 
     def add_customer(self, email: str = "seed@example.com") -> str:
         with self._lock:
-            return self._create_customer({"email": email})["id"]
+            return str(self._create_customer({"email": email})["id"])
 
     # -- connections -------------------------------------------------------------------
 
@@ -352,9 +367,16 @@ class FaultServer:
             await self._delay()
             raw = fault.body if isinstance(fault.body, bytes) else _json(fault.body)
             rec.status = fault.status
-            await _write(writer, fault.status, raw, dict(fault.headers))
+            if not (fault.hold or fault.dribble or fault.chunked):
+                await _write(writer, fault.status, raw, dict(fault.headers), length=fault.length)
+                rec.finished = time.monotonic()
+                if fault.length is not None and fault.length != len(raw):
+                    writer.close()  # a body cut short: the connection ends with it
+                    return False
+                return True
+            await _write_slowly(writer, fault, raw)
             rec.finished = time.monotonic()
-            return True
+            return False
         rec.fault = fault
         if fault == "reset":
             _reset(writer)
@@ -390,6 +412,8 @@ class FaultServer:
         if fault == "reset_after":
             _reset(writer)
             return False
+        if fault == "slow_after":
+            await asyncio.sleep(self.slow_seconds)
         if fault == "truncate":
             await _write(writer, status, raw[: len(raw) // 2], headers, length=len(raw))
             rec.finished = time.monotonic()
@@ -510,6 +534,11 @@ class FaultServer:
                 }
                 for r in self.snapshot()
             ]
+        if path == "/__admin/customers":
+            with self._lock:
+                return 200, sorted(self.customers)
+        if path == "/__admin/faults":
+            return 200, [r.fault for r in self.snapshot()]
         if path == "/__admin/reset" and method == "POST":
             self.clear()
             return 200, {"ok": True}
@@ -571,6 +600,34 @@ async def _write(
     head.extend(f"{k}: {v}" for k, v in headers.items())
     writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
     await writer.drain()
+
+
+async def _write_slowly(writer: asyncio.StreamWriter, reply: Reply, body: bytes) -> None:
+    """A head, then (after ``hold`` seconds) the body byte by byte, ``dribble`` apart."""
+    head = [f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Status')}"]
+    names = {k.lower() for k in reply.headers}
+    if "content-type" not in names:
+        head.append("Content-Type: application/json")
+    if reply.chunked:
+        head.append("Transfer-Encoding: chunked")
+    else:
+        head.append(f"Content-Length: {len(body) if reply.length is None else reply.length}")
+    head.extend(f"{k}: {v}" for k, v in reply.headers.items())
+    writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+    await writer.drain()
+    if reply.hold:
+        await asyncio.sleep(reply.hold)
+    step = 1 if reply.dribble else max(1, len(body))
+    for i in range(0, len(body), step):
+        piece = body[i : i + step]
+        writer.write(b"%x\r\n%s\r\n" % (len(piece), piece) if reply.chunked else piece)
+        await writer.drain()
+        if reply.dribble:
+            await asyncio.sleep(reply.dribble)
+    if reply.chunked:
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+    writer.close()
 
 
 def _reset(writer: asyncio.StreamWriter) -> None:
@@ -638,12 +695,26 @@ def max_in_window(times: Iterable[float], window: float) -> int:
 
 
 def _main(argv: Sequence[str]) -> int:
-    """Serve until stdin closes; print the URL first. Options: --latency S --fault-rate P."""
+    """Serve until stdin closes; print the URL first. Options: ``--latency S`` (or ``A,B``),
+    ``--fault-rate P``, ``--faults a,b,c``, ``--seed N``, ``--slow-seconds S``,
+    ``--stall-seconds S``, ``--retry-after V``, ``--retry-after-ms N``."""
     args = dict(zip(argv[::2], argv[1::2], strict=False))
+    latency_arg = args.get("--latency", "0")
+    latency: float | tuple[float, float]
+    if "," in latency_arg:
+        low, high = latency_arg.split(",", 1)
+        latency = (float(low), float(high))
+    else:
+        latency = float(latency_arg)
     server = FaultServer(
-        latency=float(args.get("--latency", 0)),
+        latency=latency,
         fault_rate=float(args.get("--fault-rate", 0)),
+        faults=tuple(args["--faults"].split(",")) if "--faults" in args else TRANSIENT_FAULTS,
         seed=int(args.get("--seed", 0)),
+        slow_seconds=float(args.get("--slow-seconds", 1.0)),
+        stall_seconds=float(args.get("--stall-seconds", 30.0)),
+        retry_after=args.get("--retry-after", "1"),
+        retry_after_ms=int(args["--retry-after-ms"]) if "--retry-after-ms" in args else None,
     )
     with server:
         print(server.url, flush=True)

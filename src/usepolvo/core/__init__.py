@@ -20,6 +20,7 @@ from ._errors import (
     PermissionDeniedError,
     PolvoError,
     RateLimitError,
+    ResponseTooLargeError,
     ResponseValidationError,
     UnprocessableEntityError,
 )
@@ -113,6 +114,7 @@ __all__ = [
     "RedisLimiter",
     "RequestOptions",
     "ResponseSpec",
+    "ResponseTooLargeError",
     "ResponseValidationError",
     "RetryPolicy",
     "TokenAuth",

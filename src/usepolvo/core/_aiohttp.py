@@ -9,6 +9,7 @@ our benchmark costs far less CPU per request than httpcore + h11. Select it with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -38,21 +39,28 @@ def _aiohttp() -> Any:
 class _Body(httpx.AsyncByteStream):
     def __init__(self, response: aiohttp.ClientResponse) -> None:
         self._response = response
+        self._done = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         aiohttp = _aiohttp()
         try:
             async for chunk in self._response.content.iter_any():
                 yield chunk
+            self._done = True
         except aiohttp.ClientPayloadError as exc:
             raise httpx.RemoteProtocolError(f"truncated or corrupt body: {exc}") from exc
+        except aiohttp.ServerTimeoutError as exc:  # a connection error *and* a timeout: the timeout
+            raise httpx.ReadTimeout("timed out reading the body") from exc
         except aiohttp.ClientConnectionError as exc:
             raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
         except asyncio.TimeoutError as exc:
             raise httpx.ReadTimeout("timed out reading the body") from exc
 
     async def aclose(self) -> None:
-        self._response.release()
+        if self._done:
+            self._response.release()  # read to the end: the connection is reusable
+        else:
+            self._response.close()  # left mid-body (timeout, bound, cancel): drop it
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -78,6 +86,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         aiohttp = _aiohttp()
+        import yarl
+
         session = self._get_session()
         t = request.extensions.get("timeout") or {}
         timeout = aiohttp.ClientTimeout(
@@ -89,10 +99,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             if k.lower() not in _SKIP
         ]
         body = await request.aread()
+        # httpx has already encoded the URL; letting yarl re-quote it would decode `%2E` and
+        # resolve dot segments, sending the request to another route.
+        url = yarl.URL(str(request.url), encoded=True)
         try:
             response = await session.request(
                 request.method,
-                str(request.url),
+                url,
                 headers=headers,
                 data=body or None,
                 allow_redirects=False,
@@ -111,6 +124,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from exc
         except aiohttp.ClientResponseError as exc:
             raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+        except (ValueError, TypeError, UnicodeError) as exc:  # a header or URL aiohttp refuses
+            raise httpx.LocalProtocolError(type(exc).__name__, request=request) from None
         trace = request.extensions.get("trace")
         if trace is not None:
             # Tell httpx's trace extension the request is written. aiohttp's own tracing
@@ -126,6 +141,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        session, self._session = self._session, None
+        if session is not None:
+            with contextlib.suppress(RuntimeError):  # its loop is gone: nothing left to close
+                await session.close()

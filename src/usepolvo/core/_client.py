@@ -1,23 +1,25 @@
 """The hand-written base of every generated client: transport, auth, retries, errors.
 
 A generated ``StripeClient`` (or ``GitHubClient``…) subclasses :class:`BaseClient` and only
-adds its provider settings and its resources. Each client owns one ``httpx.AsyncClient``,
-created on first use inside the running event loop (and re-created if the client is later
-used from another loop, e.g. a second ``asyncio.run``), and closed by ``aclose()`` or
-``async with``.
+adds its provider settings and its resources. A client keeps one connection pool (an
+``httpx.AsyncClient``) per event loop it is used in, created on first use in that loop and
+closed by ``aclose()`` / ``async with``, or, for a loop that ends first (``asyncio.run``
+returning), when that loop shuts down. After ``aclose()`` the client refuses new calls.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypedDict, TypeVar
 from urllib.parse import urlencode
 
 from . import _testhooks
+from ._body import ACCEPT_ENCODING, BadEncoding, read_body
 from ._config import ProviderConfig
 from ._encoding import encode_form, encode_path, encode_query, to_jsonable
 from ._errors import (
@@ -26,20 +28,23 @@ from ._errors import (
     APIStatusError,
     APITimeoutError,
     ConfigurationError,
+    PolvoError,
     RateLimitError,
+    ResponseTooLargeError,
     error_class_for,
 )
 from ._json import dumps, loads
 from ._lazy import lazy_module
 from ._limiter_base import LimiterProtocol
 from ._limits import Limiter
-from ._logging import log_attempt, redact
+from ._logging import guard_wire_logs, log_attempt, redact
 from ._operation import Operation
 from ._retry import (
     READ_METHODS,
     RetryPolicy,
     budget_reset,
     is_replayable,
+    next_wait,
     retry_after,
     server_verdict,
     should_retry_status,
@@ -61,26 +66,31 @@ else:
 
 __all__ = ["BaseClient", "ClientOptions", "RequestOptions"]
 
-_T = TypeVar("_T")
 _P = ParamSpec("_P")
 _Self = TypeVar("_Self", bound="BaseClient")
 #: the client whose next request, in this task, is sent by ``redirect_url`` (not followed)
 _REDIRECT_ONLY: ContextVar[BaseClient | None] = ContextVar("polvo_redirect_only", default=None)
 
+#: The default bound on one response body, compressed or decompressed (per call:
+#: ``request_options={"max_response_bytes": n}``; ``None`` turns it off).
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+
 
 class RequestOptions(TypedDict, total=False):
     """Per-call settings, passed as ``request_options=`` to any generated method.
 
-    ``timeout`` (read/write, per attempt), ``connect_timeout`` (per attempt) and
-    ``total_timeout`` (the whole call: waits for the limiter, every attempt and the backoffs
-    between them) override the client's; so do ``max_retries``, ``initial_backoff`` and
-    ``max_backoff``. ``strict`` validates the response against the spec (see
-    :class:`BaseClient`).
+    ``timeout`` (between two reads, and with ``connect_timeout`` the bound of each attempt
+    from connecting to the last byte of the answer), ``connect_timeout``, ``total_timeout`` (the whole call: waits for the
+    limiter, every attempt with its body, the backoffs between them and a stream's events)
+    and ``max_response_bytes`` override the client's; so do ``max_retries``,
+    ``initial_backoff`` and ``max_backoff``. ``strict`` validates the response against the
+    spec (see :class:`BaseClient`). An unknown key is a ``ConfigurationError``.
     """
 
-    timeout: float
-    connect_timeout: float
-    total_timeout: float
+    timeout: float | None
+    connect_timeout: float | None
+    total_timeout: float | None
+    max_response_bytes: int | None
     max_retries: int
     initial_backoff: float
     max_backoff: float
@@ -96,9 +106,10 @@ class ClientOptions(TypedDict, total=False):
     (``**options: Unpack[ClientOptions]``); see :class:`BaseClient` for their meaning."""
 
     base_url: str | None
-    timeout: float
-    connect_timeout: float
+    timeout: float | None
+    connect_timeout: float | None
     total_timeout: float | None
+    max_response_bytes: int | None
     max_retries: int | RetryPolicy
     max_concurrency: int | NotGiven | None
     rate_limit: float | tuple[float, float] | NotGiven | None
@@ -123,8 +134,14 @@ class BaseClient:
       by ``POLVO_LIMITER_URL=redis://…``);
     - ``max_retries``: repeats after the first attempt, or a :class:`RetryPolicy`
       (backoff bounds, the longest server-advised wait honoured);
-    - ``timeout`` (read/write, per attempt), ``connect_timeout`` (per attempt),
-      ``total_timeout`` (per call, everything included; ``None``: unbounded).
+    - ``timeout`` (60 s) between two reads; ``connect_timeout`` (10 s) to connect; each
+      attempt ends within ``connect_timeout + timeout``, from connecting to the last byte
+      (a stream's events are bounded by ``total_timeout`` and by ``timeout`` between reads);
+      ``total_timeout`` (per call, everything
+      included: limiter waits, attempts, bodies, backoffs, a stream's events; ``None``:
+      unbounded, the default);
+    - ``max_response_bytes``: the largest body read, compressed or decompressed (16 MiB;
+      ``None``: no bound).
 
     Credentials: ``api_key`` (or a provider alias such as GitHub's ``token``; default from
     the provider's env vars), or ``auth=`` an :class:`~usepolvo.core.Auth` (e.g.
@@ -149,9 +166,10 @@ class BaseClient:
         api_key: str | None = None,
         *,
         base_url: str | None = None,
-        timeout: float = 60.0,
-        connect_timeout: float = 10.0,
+        timeout: float | None = 60.0,
+        connect_timeout: float | None = 10.0,
         total_timeout: float | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
         max_retries: int | RetryPolicy = 2,
         max_concurrency: int | NotGiven | None = NOT_GIVEN,
         rate_limit: float | tuple[float, float] | NotGiven | None = NOT_GIVEN,
@@ -180,9 +198,11 @@ class BaseClient:
             kwargs = " or ".join(f"{k}=..." for k in ("api_key", *cfg.api_key_aliases, "auth"))
             raise ConfigurationError(f"{cfg.client_name} needs an API key: pass {kwargs} or set {names}")
         key = key or ""
+        _check_secret(key)
         self._api_key = key
         self._rate_seen: tuple[Mapping[str, str], float] | None = None
         url = base_url or os.environ.get(cfg.base_url_env) or cfg.base_url
+        _check_base_url(url)
         self._custom_base_url = url != cfg.base_url
         self.base_url = url.rstrip("/")
         choice = transport or os.environ.get("POLVO_TRANSPORT") or "httpx"
@@ -196,14 +216,16 @@ class BaseClient:
             strict = os.environ.get("POLVO_STRICT", "").strip().lower() in ("1", "true", "yes", "on")
         #: validate every response against the spec (raise instead of reading leniently)
         self.strict = strict
-        self.timeout = timeout
-        self.connect_timeout = connect_timeout
-        self.total_timeout = total_timeout
+        self.timeout = _check_seconds("timeout", timeout)
+        self.connect_timeout = _check_seconds("connect_timeout", connect_timeout)
+        self.total_timeout = _check_seconds("total_timeout", total_timeout)
+        self.max_response_bytes = _check_size(max_response_bytes)
         self.retry = max_retries if isinstance(max_retries, RetryPolicy) else RetryPolicy(max_retries)
         self.limiter = self._make_limiter(key, limiter, max_concurrency, rate_limit)
         headers = {
             "User-Agent": f"usepolvo ({cfg.name} {cfg.spec_version})",
             "Accept": cfg.accept,
+            "Accept-Encoding": ACCEPT_ENCODING,  # what _body can decode within its bound
         }
         if self._auth is None:
             headers.update(self._auth_headers(key))
@@ -216,11 +238,17 @@ class BaseClient:
             if value:
                 headers[header] = value
         if default_headers:
-            headers.update(default_headers)
+            headers.update({str(k): _check_header(k, v) for k, v in default_headers.items()})
         self._headers = headers
-        self._http = http_client
+        self._user_http = http_client
         self._owns_http = http_client is None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        # One pool per event loop (the loop's closer task-less async generator closes it when
+        # that loop shuts down); a given http_client= is the user's to manage.
+        self._pools: dict[asyncio.AbstractEventLoop, _Pool] = {}
+        self._closed = False
+        self._user_timeouts: dict[str, float | None] | None = None
+        if http_client is not None and _default_timeout(http_client):
+            self._user_timeouts = self._timeout_ext(None)  # the SDK's, not httpx's 5 s
 
     def _make_limiter(
         self,
@@ -262,7 +290,10 @@ class BaseClient:
                 max_concurrency=concurrency,
                 rate=rate,
                 period=period,
-                attempt_timeout=self.timeout + self.connect_timeout,
+                # unbounded reads (timeout=None): the limiter keeps its own lease
+                attempt_timeout=(self.timeout or 0.0) + (self.connect_timeout or 0.0)
+                if self.timeout
+                else 0.0,
             )
         return limiter
 
@@ -305,39 +336,91 @@ class BaseClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool (only if this client created it)."""
-        http, self._http = self._http, None
-        if http is None or not self._owns_http:
-            return
-        if self._loop is not None and self._loop is not asyncio.get_running_loop():
-            # The pool's connections belong to an event loop that has finished (e.g. an
-            # earlier asyncio.run); they cannot be closed from this loop and are dropped.
-            return
-        await http.aclose()
+        """Close the connection pools this client created; the client then refuses new calls.
+
+        The pool of the running loop is closed here; one of a loop running in another
+        thread is closed in that loop; one of a loop that has already shut down was closed
+        when it did. A given ``http_client=`` is left open (it is yours).
+        """
+        self._closed = True
+        pools, self._pools = self._pools, {}
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:  # pragma: no cover - called outside a loop
+            current = None
+        for loop, pool in pools.items():
+            if loop.is_closed():
+                continue
+            try:
+                if loop is current:
+                    await pool.aclose()
+                elif loop.is_running():
+                    done = asyncio.run_coroutine_threadsafe(pool.aclose(), loop)
+                    await asyncio.wait_for(asyncio.wrap_future(done), 5.0)
+            except Exception:  # noqa: BLE001 - closing must not raise on a dying loop
+                pass
+
+    @property
+    def _http(self) -> httpx.AsyncClient | None:
+        """The pool of the running loop (or the given ``http_client=``), if any yet."""
+        if not self._owns_http:
+            return self._user_http
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        pool = self._pools.get(loop)
+        return pool.http if pool is not None else None
 
     def _client(self) -> httpx.AsyncClient:
+        if self._closed:
+            raise ConfigurationError(
+                f"this {type(self).__name__} was closed by aclose(): create a new client"
+            )
         if _testhooks.interceptor is not None:  # a usepolvo.testing.MockAPI answers every request
             return _testhooks.interceptor.pool(self)
-        http = self._http
-        if http is not None and (not self._owns_http or self._loop is asyncio.get_running_loop()):
-            return http
+        if not self._owns_http:
+            assert self._user_http is not None
+            return self._user_http
+        loop = asyncio.get_running_loop()
+        pool = self._pools.get(loop)
+        if pool is not None:
+            return pool.http
         import httpx
 
-        self._loop = asyncio.get_running_loop()
+        for old in [lp for lp in self._pools if lp.is_closed()]:
+            del self._pools[old]
         wire: httpx.AsyncBaseTransport | None = None
         if self.transport == "aiohttp":
             from ._aiohttp import AiohttpTransport
 
             wire = AiohttpTransport()
-        self._http = httpx.AsyncClient(
+        http = httpx.AsyncClient(
             transport=wire,
             timeout=httpx.Timeout(self.timeout, connect=self.connect_timeout),
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=100),
             follow_redirects=True,
             # the static headers live on our own pool once, instead of being merged per request
             headers=self._headers,
+            # httpx reads a redirect's body itself before following it: bound that read too
+            event_hooks={"response": [self._bound_redirect]},
         )
-        return self._http
+        self._pools[loop] = _Pool(http)
+        guard_wire_logs(self._api_key)
+        return http
+
+    async def _bound_redirect(self, response: httpx.Response) -> None:
+        if response.has_redirect_location:
+            await read_body(response, self.max_response_bytes)
+
+    def _timeout_ext(self, options: RequestOptions | None) -> dict[str, float | None]:
+        """The per-request ``timeout`` extension: socket reads and connects of one attempt."""
+        read = self.timeout
+        connect = self.connect_timeout
+        if options:
+            read = options.get("timeout", read)
+            connect = options.get("connect_timeout", connect)
+        return {"connect": connect, "read": read, "write": read, "pool": read}
 
     # -- requests ----------------------------------------------------------------------
 
@@ -373,9 +456,15 @@ class BaseClient:
         request_options: RequestOptions | None = None,
         url: str | None = None,
     ) -> httpx.Request:
-        """Turn call arguments into an ``httpx.Request`` (nothing is sent)."""
-        import httpx
+        """Turn call arguments into an ``httpx.Request`` (nothing is sent).
 
+        Every argument is checked here, so a bad one is a ``ConfigurationError`` naming it
+        before anything leaves: unknown ``request_options`` keys, wrong timeouts, header
+        values that are not single-line ASCII, path values that would address another route,
+        bodies nested too deeply.
+        """
+        if request_options:
+            _check_options(request_options)
         if url is None:
             url = self._url(op, path)
             pairs = encode_query(query, op.query_styles) if query else []
@@ -391,11 +480,11 @@ class BaseClient:
         if headers:
             for name, value in headers.items():
                 if value is not None and not _not_given(value):
-                    hdrs[name] = _header_value(value)
+                    hdrs[name] = _check_header(name, _header_value(value))
         cfg = self._config
         if cfg.idempotency_header and op.method == "POST":
             key = (request_options or {}).get("idempotency_key") or str(uuid.uuid4())
-            hdrs[cfg.idempotency_header] = key
+            hdrs[cfg.idempotency_header] = _check_header("idempotency_key", key)
         if request_options:
             if "api_version" in request_options and cfg.version_header:
                 version = request_options["api_version"]
@@ -403,7 +492,8 @@ class BaseClient:
                 if version != cfg.api_version:
                     _warn_api_version(cfg, version)
             if "headers" in request_options:
-                hdrs.update(request_options["headers"])
+                extra = request_options["headers"]
+                hdrs.update({str(k): _check_header(k, v) for k, v in extra.items()})
         content: bytes | None = None
         files: Any = None
         data: Any = None
@@ -434,9 +524,10 @@ class BaseClient:
         request = self._client().build_request(
             op.method, url, headers=hdrs or None, content=content, data=data, files=files
         )
-        if request_options and "timeout" in request_options:
-            t = request_options["timeout"]
-            request.extensions["timeout"] = httpx.Timeout(t).as_dict()
+        if request_options and ("timeout" in request_options or "connect_timeout" in request_options):
+            request.extensions["timeout"] = self._timeout_ext(request_options)
+        elif self._user_timeouts is not None:
+            request.extensions["timeout"] = self._user_timeouts
         return request
 
     async def request(
@@ -458,20 +549,7 @@ class BaseClient:
         )
         if _REDIRECT_ONLY.get() is self:  # inside redirect_url(): the Location, not the body
             return await self._location(op, request)
-        strict = self.strict if request_options is None else request_options.get("strict", self.strict)
-        if not _wants_stream(op, body):
-            response = await self.send(op, request, request_options)
-            return self.parse_response(op, response, strict=strict)
-        response = await self.send(op, request, request_options, stream=True)
-        if _is_event_stream(response):
-            from ._streaming import AsyncStream
-
-            return AsyncStream(response, op.response_for(response.status_code).event_parser, strict=strict)
-        try:
-            await response.aread()
-        finally:
-            await response.aclose()
-        return self.parse_response(op, response, strict=strict)
+        return await self._exchange(op, request, request_options, parse=True)
 
     async def redirect_url(
         self, call: Callable[_P, Awaitable[Any]], /, *args: _P.args, **kwargs: _P.kwargs
@@ -493,17 +571,29 @@ class BaseClient:
     async def _location(self, op: Operation, request: httpx.Request) -> str:
         """Send ``request`` once without following redirects; the absolute ``Location``."""
         if self._auth is not None and "authorization" not in request.headers:
-            request.headers["Authorization"] = await self._auth.authorization(self)
+            request.headers["Authorization"] = _check_header(
+                "Authorization", await self._auth.authorization(self)
+            )
         http = self._client()
         grant = await self.limiter.acquire(1.0)
         try:
-            response = await http.send(request, follow_redirects=False)
+            response = await http.send(request, follow_redirects=False, stream=True)
+            try:  # only an error's body is read (bounded); a redirect's is not wanted
+                content = (
+                    await read_body(response, self.max_response_bytes) if response.status_code >= 400 else b""
+                )
+            finally:
+                await _close_quietly(response)
+        except PolvoError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - no raw transport error reaches the caller
+            raise _transport_error(exc, request.method, _safe_url(request), 1)[0] from None
         finally:
             self.limiter.mark_sent(grant)
             self.limiter.release()
         location = response.headers.get("location")
         if response.status_code >= 400:
-            raise self._status_error(op, request, response, 1)
+            raise self._status_error(op, request, response, content, 1)
         if not response.is_redirect or not location:
             raise APIConnectionError(
                 f"expected a redirect, got {response.status_code}",
@@ -553,117 +643,179 @@ class BaseClient:
     ) -> httpx.Response:
         """Send with limits and retries; return a success response or raise a typed error.
 
-        Each attempt waits its turn at the client's :class:`Limiter` (slot, rate window,
-        server-ordered pause). Connection errors, timeouts, 408/409/429/5xx and rate-limit
-        403s are retried with full-jitter backoff (or the server's advised wait) when the
-        request is safe to repeat; a 429/403 rate limit or a spent ``x-ratelimit-*`` budget
-        pauses every request of the client. The error of the last attempt is raised with its
-        ``attempts`` count; a ``total_timeout`` bounds the whole call, waits included.
-        With a dynamic ``auth=`` the request is signed first, unless it has its own
-        ``Authorization``.
+        The body is read (bounded) inside the attempt, so ``response.content`` is ready; with
+        ``stream=True`` a success comes back unread (the caller reads and closes it). See
+        :meth:`_exchange` for what an attempt does.
         """
-        auth = self._auth
-        if (
-            auth is not None
-            and getattr(auth, "signs_requests", False)
-            and "usepolvo.signed" not in request.extensions
-        ):
-            from ._security import send_signed  # credentials from the spec's securitySchemes
+        response: httpx.Response = await self._exchange(op, request, options, parse=False, stream=stream)
+        return response
 
-            return await send_signed(self, auth, op, request, options, stream)  # type: ignore[arg-type]
-        if (
-            auth is not None
-            and "authorization" not in request.headers
-            and not getattr(auth, "signs_requests", False)
-        ):
-            request.headers["Authorization"] = await auth.authorization(self)
-        policy = self.retry
-        total = self.total_timeout
-        if options:
-            policy = _call_policy(policy, options)
-            total = options.get("total_timeout", total)
-            self._attempt_timeouts(request, options)
-        tries = [0]
-        if total is None:
-            return await self._attempts(op, request, policy, None, tries, stream)
-        deadline = time.monotonic() + total
-        try:
-            return await _within(total, self._attempts(op, request, policy, deadline, tries, stream))
-        except asyncio.TimeoutError:
-            raise APITimeoutError(
-                f"no answer within the total timeout of {total:g}s",
-                method=request.method,
-                url=_safe_url(request),
-                attempts=tries[0],
-            ) from None
-
-    async def _attempts(
+    async def _exchange(
         self,
         op: Operation,
         request: httpx.Request,
-        policy: RetryPolicy,
-        deadline: float | None,
-        tries: list[int],
-        stream: bool,
-    ) -> httpx.Response:
-        import httpx
+        options: RequestOptions | None,
+        *,
+        parse: bool,
+        stream: bool = False,
+    ) -> Any:
+        """The one attempt loop: acquire → send → read the body (bounded) → parse → classify
+        → decide → log, until a result or a final typed error.
 
+        Each attempt waits its turn at the client's :class:`Limiter` (slot, rate window,
+        server-ordered pause) and is bounded by ``connect_timeout + timeout`` from connecting to
+        the last byte;
+        ``total_timeout`` bounds the whole call, waits, bodies and backoffs included.
+        Connection errors, timeouts, unreadable bodies (truncated, corrupt compression,
+        invalid JSON in a 200), 408/409/429/5xx and rate-limit 403s are retried with
+        full-jitter backoff (or the server's advised wait) when the request is safe to repeat
+        (idempotent method, or an idempotency key, which stays the same on every attempt); a
+        429/403 rate limit or a spent ``x-ratelimit-*`` budget pauses every request of the
+        client. The final error carries ``attempts`` and the ``idempotency_key`` sent. A
+        ``text/event-stream`` success comes back as an :class:`AsyncStream` whose reads stay
+        under the deadline and the same error translation. With a dynamic ``auth=`` the
+        request is signed first, unless it has its own ``Authorization``.
+        """
+        auth = self._auth
+        if auth is not None and getattr(auth, "signs_requests", False):
+            if "usepolvo.signed" not in request.extensions:
+                from ._security import send_signed  # credentials from the spec's securitySchemes
+
+                return await send_signed(self, auth, op, request, options, stream=stream, parse=parse)  # type: ignore[arg-type]
+        elif auth is not None and "authorization" not in request.headers:
+            request.headers["Authorization"] = _check_header("Authorization", await auth.authorization(self))
+        policy = self.retry
+        strict = self.strict
+        total = self.total_timeout
+        per = self.timeout
+        connect = self.connect_timeout
+        limit = self.max_response_bytes
+        if options:
+            policy = _call_policy(policy, options)
+            total = options.get("total_timeout", total)
+            per = options.get("timeout", per)
+            connect = options.get("connect_timeout", connect)
+            limit = options.get("max_response_bytes", limit)
+            strict = options.get("strict", strict)
+            if "timeout" in options or "connect_timeout" in options:
+                request.extensions["timeout"] = self._timeout_ext(options)
+        # One attempt: connect_timeout to connect, timeout for the whole answer after that
+        # (socket timeouts cut a silent server sooner; this also ends a dribbling one).
+        if per is not None:
+            per += connect or 0.0
+        loop = asyncio.get_running_loop()
+        deadline = None if total is None else loop.time() + total
         cfg = self._config
+        idem = request.headers.get(cfg.idempotency_header) if cfg.idempotency_header else None
         method = request.method
-        replayable: bool | None = None  # decided on the first failure (a header lookup)
+        url = _safe_url(request)
         cost = 1.0 if method in READ_METHODS else cfg.write_cost
         http = self._client()
         limiter = self.limiter
         cap = policy.max_retry_after
         attempts = policy.max_retries + 1
+        replayable: bool | None = None  # decided on the first failure (a header lookup)
         attempt = 0
         while True:
             attempt += 1
             response: httpx.Response | None = None
-            error: APIError
-            outcome: int | str
+            content = b""
+            error: PolvoError | None = None
+            outcome: int | str = "error"
+            status = 0
             sent = True  # False: the request never left (safe to repeat whatever it is)
             retryable = True
+            opened = False  # a success handed back unread (an event stream, or stream=True)
+            limited = False
             wait: float | None = None
-            grant = await limiter.acquire(cost)
-            tries[0] = attempt  # counted once it leaves the queue
+            advice: float | None = None
+            if deadline is None:
+                grant = await limiter.acquire(cost)
+            else:
+                late = False
+                try:
+                    async with _timeout_at(deadline):
+                        grant = await limiter.acquire(cost)
+                except TimeoutError:
+                    late = True
+                if late:
+                    raise _total_error(total, method, url, attempt - 1, idem)
+            bound = deadline if per is None else loop.time() + per
+            if deadline is not None and bound is not None and deadline < bound:
+                bound = deadline
             try:
-                response = await http.send(request, stream=stream)
-                # Read the server's signals before the slot goes back, so that no queued call
-                # slips out between this answer and the pause it orders.
-                status = outcome = response.status_code
-                headers = response.headers
-                self._rate_seen = (headers, time.time())  # parsed only if client.last_rate_limit is read
-                advice = retry_after(headers) if status >= 400 else None
-                reset = budget_reset(headers)
-                if reset is not None:  # a spent budget: hold everyone until it resets
-                    advice = reset if advice is None else max(advice, reset)
-                limited = status == 429 or (status == 403 and advice is not None)
-                if limited or (advice is not None and (status >= 400 or reset is not None)):
-                    wait = advice if advice is not None else policy.backoff(attempt)
-                    limiter.pause(min(wait, cap))
-            except httpx.TimeoutException as exc:
-                outcome = type(exc).__name__
-                sent = not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
-                error = APITimeoutError(
-                    f"timed out ({outcome})", method=method, url=_safe_url(request), attempts=attempt
+                async with _timeout_at(bound):
+                    response = await http.send(request, stream=True)
+                    # Read the server's signals before the slot goes back, so that no queued
+                    # call slips out between this answer and the pause it orders.
+                    status = outcome = response.status_code
+                    headers = response.headers
+                    self._rate_seen = (headers, time.time())  # parsed if last_rate_limit is read
+                    advice = retry_after(headers) if status >= 400 else None
+                    reset = budget_reset(headers)
+                    if reset is not None:  # a spent budget: hold everyone until it resets
+                        advice = reset if advice is None else max(advice, reset)
+                    limited = status == 429 or (status == 403 and advice is not None)
+                    if limited or (advice is not None and (status >= 400 or reset is not None)):
+                        wait = advice if advice is not None else policy.backoff(attempt)
+                        limiter.pause(min(wait, cap))
+                    opened = status < 400 and (stream or (parse and self._streams(op, response)))
+                    if not opened:
+                        content = await read_body(response, limit)
+            except TimeoutError:
+                expired = deadline is not None and loop.time() >= deadline - 1e-3
+                outcome = "Timeout"
+                error = (
+                    _total_error(total, method, url, attempt, idem)
+                    if expired
+                    else APITimeoutError(
+                        f"no complete answer within {per:g}s (connect_timeout + timeout)",
+                        method=method,
+                        url=url,
+                        attempts=attempt,
+                    )
                 )
-            except httpx.RequestError as exc:
+                retryable = not expired
+            except ResponseTooLargeError as exc:
+                outcome = "TooLarge"
+                error = ResponseTooLargeError(exc.limit, method=method, url=url, attempts=attempt)
+                retryable = False
+            except BadEncoding as exc:
+                outcome = "BadEncoding"
+                error = APIConnectionError(str(exc), method=method, url=url, attempts=attempt)
+            except APIConnectionError as exc:  # an unsupported Content-Encoding
+                outcome = "BadEncoding"
+                error = APIConnectionError(str(exc), method=method, url=url, attempts=attempt)
+                retryable = False
+            except Exception as exc:  # noqa: BLE001 - no raw transport error reaches the caller
                 outcome = type(exc).__name__
-                sent = not isinstance(exc, httpx.ConnectError)
-                retryable = isinstance(exc, (httpx.TransportError, httpx.DecodingError))
-                error = APIConnectionError(
-                    f"connection failed ({outcome})", method=method, url=_safe_url(request), attempts=attempt
-                )
+                error, sent, retryable = _transport_error(exc, method, url, attempt)
+            except BaseException:  # cancelled: give the connection back before leaving
+                if response is not None:
+                    await _close_quietly(response)
+                raise
             finally:
-                # Date the grant in the rate window once the attempt is over (the answer's head
-                # is in, or it failed): never earlier than the server saw it, so the window
-                # errs on the safe side. (An httpx trace hook dating the write exactly costs
-                # about a tenth of a request's CPU.)
+                # Date the grant in the rate window once the attempt is over (the answer is
+                # in, or it failed): never earlier than the server saw it, so the window errs
+                # on the safe side.
                 limiter.mark_sent(grant)
                 limiter.release()
-            if response is not None:
-                if status < 400:
+            if error is not None:
+                if response is not None:
+                    await _close_quietly(response)
+            elif status < 400:
+                assert response is not None
+                result: Any = response
+                if opened:
+                    if not stream:
+                        result = self._open_stream(op, response, deadline, limit, idem, strict)
+                elif parse:
+                    try:
+                        result = self.parse_body(op, status, response.headers, content, strict)
+                    except _Unreadable as exc:
+                        outcome = "InvalidBody"
+                        error = APIConnectionError(str(exc), method=method, url=url, attempts=attempt)
+                if error is None:
                     log_attempt(
                         method,
                         request.url.path,
@@ -674,28 +826,30 @@ class BaseClient:
                         final=True,
                         secret=self._api_key,
                     )
-                    return response
-                if stream:
-                    await _drain(response)
-                error = self._status_error(op, request, response, attempt, rate_limited=limited)
+                    return result
+            else:
+                assert response is not None
+                error = self._status_error(op, request, response, content, attempt, rate_limited=limited)
                 if isinstance(error, RateLimitError):
                     error.retry_after = advice
-                verdict = server_verdict(headers)
+                verdict = server_verdict(response.headers)
                 retryable = (
-                    verdict if verdict is not None else (limited or should_retry_status(status, headers))
+                    verdict
+                    if verdict is not None
+                    else (limited or should_retry_status(status, response.headers))
                 )
             if replayable is None:
-                replayable = is_replayable(
-                    method, (cfg.idempotency_header or "Idempotency-Key") in request.headers
-                )
-            final = not retryable or not (replayable or not sent) or attempt >= attempts
-            if not final:
-                if wait is None:
-                    wait = policy.backoff(attempt)
-                elif wait > cap:
-                    final = True
-                if deadline is not None and time.monotonic() + wait >= deadline:
-                    final = True  # the wait would outlast the call: report what happened
+                replayable = is_replayable(method, idem is not None)
+            wait = next_wait(
+                policy,
+                attempt,
+                retryable=retryable,
+                replayable=replayable,
+                sent=sent,
+                advice=wait,
+                time_left=None if deadline is None else deadline - loop.time(),
+            )
+            final = wait is None
             log_attempt(
                 method,
                 request.url.path,
@@ -707,91 +861,124 @@ class BaseClient:
                 secret=self._api_key,
             )
             if final:
+                error.idempotency_key = idem
                 raise error
             await asyncio.sleep(wait or 0.0)
 
-    def _attempt_timeouts(self, request: httpx.Request, options: RequestOptions) -> None:
-        """Per-call connect/read timeouts on the request itself."""
-        if "timeout" in options or "connect_timeout" in options:
-            read = options.get("timeout", self.timeout)
-            connect = options.get("connect_timeout", self.connect_timeout)
-            request.extensions["timeout"] = {"connect": connect, "read": read, "write": read, "pool": read}
+    def _streams(self, op: Operation, response: httpx.Response) -> bool:
+        """Whether a success is read as server-sent events rather than as one body."""
+        return op.response_for(response.status_code).kind == "sse" or (
+            op.streams and _is_event_stream(response)
+        )
+
+    def _open_stream(
+        self,
+        op: Operation,
+        response: httpx.Response,
+        deadline: float | None,
+        limit: int | None,
+        idem: str | None,
+        strict: bool = False,
+    ) -> Any:
+        """An :class:`AsyncStream` over a success whose reads stay bounded and translated."""
+        from ._body import iter_lines
+        from ._streaming import AsyncStream
+
+        lines = iter_lines(response, deadline, limit, _safe_url(response.request), idem, _transport_error)
+        return AsyncStream(
+            response, op.response_for(response.status_code).event_parser, lines=lines, strict=strict
+        )
 
     def _status_error(
         self,
         op: Operation,
         request: httpx.Request,
         response: httpx.Response,
+        content: bytes,
         attempt: int,
         *,
         rate_limited: bool = False,
     ) -> APIStatusError:
+        """The typed error of an error answer; the client's key is masked everywhere in it."""
         body: Any
+        secret = self._api_key
         try:
-            body = loads(response.content) if response.content else None
+            body = loads(content) if content else None
         except ValueError:
-            body = response.text
+            body = content.decode("utf-8", "replace")
+        body = _redact_data(body, secret)
         parsed = None
         if op.error is not None and isinstance(body, dict):
             try:
                 parsed = op.error(body)
             except Exception:  # noqa: BLE001 - an odd error body must not hide the error
                 parsed = None
+        headers = response.headers
+        if secret and len(secret) >= 6 and any(secret in v for v in headers.values()):
+            import httpx
+
+            headers = httpx.Headers([(k, redact(v, secret)) for k, v in headers.multi_items()])
         cls = RateLimitError if rate_limited else error_class_for(response.status_code)
         return cls(
-            redact(_error_message(body, response.reason_phrase), self._api_key),
+            redact(_error_message(body, response.reason_phrase), secret),
             status_code=response.status_code,
             method=request.method,
             url=_safe_url(request),
-            request_id=response.headers.get(self._config.request_id_header),
+            request_id=headers.get(self._config.request_id_header),
             body=body,
-            headers=response.headers,
+            headers=headers,
             error=parsed,
             attempts=attempt,
         )
 
-    def parse_response(self, op: Operation, response: httpx.Response, *, strict: bool | None = None) -> Any:
+    def parse_body(
+        self,
+        op: Operation,
+        status: int,
+        headers: Mapping[str, str],
+        content: bytes,
+        strict: bool | None = None,
+    ) -> Any:
         """Read a success body the way the spec documents it for that status.
 
-        JSON is read leniently (``strict``: validated against the spec; default: the
-        client's ``strict``); a body of the wrong top-level kind (an array or nothing where
-        the spec says object) is a :class:`ResponseValidationError` either way.
+        The one place a success body becomes a result (bytes, text, or JSON through the
+        spec's model). A body that cannot be read as its kind (invalid JSON) raises an
+        internal "unreadable" error, which the attempt loop retries when that is safe. JSON is
+        read leniently (``strict``: validated against the spec; default: the client's
+        ``strict``); a body of the wrong top-level kind (an array or nothing where the spec
+        says object) is a :class:`ResponseValidationError` either way.
         """
         if strict is None:
             strict = self.strict
-        spec = op.response_for(response.status_code)
-        if spec.kind == "sse" or (op.streams and _is_event_stream(response)):
-            from ._streaming import AsyncStream
-
-            return AsyncStream(response, spec.event_parser, strict=strict)
+        spec = op.response_for(status)
         kind = spec.kind
-        if kind == "json":
-            content = response.content
+        if kind == "json" or kind == "sse":
+            parser = spec.parser if kind == "json" else None
             if not content:
-                return spec.parser(None, strict) if spec.parser is not None else None
+                return parser(None, strict) if parser is not None else None
             try:
                 data = loads(content)
             except ValueError as exc:
-                raise APIConnectionError(
-                    f"response body is not valid JSON ({exc})",
-                    method=response.request.method,
-                    url=_safe_url(response.request),
-                ) from None
-            return spec.parser(data, strict) if spec.parser is not None else data
+                raise _Unreadable(f"response body is not valid JSON ({exc})") from None
+            return parser(data, strict) if parser is not None else data
         if kind == "binary":
-            return response.content
+            return content
         if kind == "text":
-            return response.text
+            return content.decode(_charset(headers) or "utf-8", "replace")
         return None
 
-
-def _wants_stream(op: Operation, body: Any) -> bool:
-    """Whether to read the response lazily: it may be a stream of server-sent events."""
-    if op.streams:
-        return True
-    if isinstance(body, Mapping) and ("stream" in body or "stream_format" in body):
-        return body.get("stream") is True or body.get("stream_format") == "sse"
-    return False
+    def parse_response(self, op: Operation, response: httpx.Response, *, strict: bool | None = None) -> Any:
+        """:meth:`parse_body` of a response already read (an event stream is wrapped)."""
+        if strict is None:
+            strict = self.strict
+        if self._streams(op, response) and not response.is_stream_consumed:
+            return self._open_stream(op, response, None, self.max_response_bytes, None, strict)
+        try:
+            return self.parse_body(op, response.status_code, response.headers, response.content, strict)
+        except _Unreadable as exc:
+            raise APIConnectionError(
+                str(exc), method=response.request.method, url=_safe_url(response.request)
+            ) from None
 
 
 def _is_event_stream(response: httpx.Response) -> bool:
@@ -880,28 +1067,248 @@ def _call_policy(policy: RetryPolicy, options: RequestOptions) -> RetryPolicy:
     return policy
 
 
-async def _drain(response: httpx.Response) -> None:
-    """Read an error body of a streamed response (for the error), and close it."""
+class _Unreadable(Exception):
+    """A success body that cannot be read as its documented kind (internal)."""
+
+
+class _Pool:
+    """The connection pool of one event loop, closed with that loop if nobody closes it first.
+
+    An async generator, started here, is registered with the running loop's asyncgen hooks;
+    ``asyncio.run`` (and every runner) closes such generators when the loop shuts down, which
+    runs its ``finally`` inside that loop: the pool's sockets close in the loop they belong
+    to, so a client used across several ``asyncio.run`` calls leaks nothing.
+    """
+
+    __slots__ = ("_closer", "http")
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self._closer = _close_at_shutdown(http)
+        step: Any = self._closer.__anext__()  # calls the loop's firstiter hook
+        with contextlib.suppress(StopIteration):
+            step.send(None)  # run to the first yield, synchronously
+
+    async def aclose(self) -> None:
+        await self._closer.aclose()
+
+
+async def _close_at_shutdown(http: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):  # a dying loop must not turn this into noise
+            await http.aclose()
+
+
+async def _close_quietly(response: httpx.Response) -> None:
+    with contextlib.suppress(Exception):  # the connection is dropped either way
+        await response.aclose()
+
+
+def _transport_error(exc: BaseException, method: str, url: str, attempts: int) -> tuple[APIError, bool, bool]:
+    """A transport exception as ``(typed error, may have been sent, worth retrying)``.
+
+    Only the exception's type name is kept: its message and its ``request`` may carry
+    header values (credentials), so neither is attached.
+    """
     import httpx
 
+    name = type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        sent = not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
+        return APITimeoutError(f"timed out ({name})", method=method, url=url, attempts=attempts), sent, True
+    if isinstance(exc, httpx.ConnectError):
+        return (
+            APIConnectionError(f"connection failed ({name})", method=method, url=url, attempts=attempts),
+            False,
+            True,
+        )
+    local = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
+    if isinstance(exc, (httpx.TransportError, httpx.DecodingError)) and not isinstance(exc, local):
+        return (
+            APIConnectionError(f"connection failed ({name})", method=method, url=url, attempts=attempts),
+            True,
+            True,
+        )
+    error = APIConnectionError(f"request failed ({name})", method=method, url=url, attempts=attempts)
+    return error, not isinstance(exc, (httpx.InvalidURL, *local, ValueError, TypeError)), False
+
+
+def _total_error(
+    total: float | None, method: str, url: str, attempts: int, idem: str | None
+) -> APITimeoutError:
+    error = APITimeoutError(
+        f"no answer within the total timeout of {total or 0:g}s",
+        method=method,
+        url=url,
+        attempts=attempts,
+    )
+    error.idempotency_key = idem
+    return error
+
+
+def _redact_data(value: Any, secret: str) -> Any:
+    """An error body with the client's key (and anything shaped like a key) masked."""
+    if isinstance(value, str):
+        return redact(value, secret)
+    if isinstance(value, dict):
+        return {k: _redact_data(v, secret) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_data(v, secret) for v in value]
+    return value
+
+
+def _charset(headers: Mapping[str, str]) -> str | None:
+    ctype = headers.get("content-type", "")
+    for part in ctype.split(";")[1:]:
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip('"')
+            try:
+                import codecs
+
+                codecs.lookup(charset)
+            except LookupError:
+                return None
+            return charset
+    return None
+
+
+# -- input checks (before any request) ---------------------------------------------------
+
+_OPTION_KEYS = RequestOptions.__required_keys__ | RequestOptions.__optional_keys__
+
+
+def _check_secret(key: str) -> None:
+    """A key must be sendable in a header as it is; the message never shows it."""
+    if not isinstance(key, str):
+        raise ConfigurationError(f"the API key must be a string, got {type(key).__name__}")
+    for i, ch in enumerate(key):
+        if not ("!" <= ch <= "~"):
+            raise ConfigurationError(
+                f"the API key has a character that cannot be sent in an HTTP header at position {i} "
+                "(non-ASCII, whitespace or a control character); check for a stray newline or quote"
+            )
+
+
+def _check_header(name: object, value: object) -> str:
+    """A header value as sent: a single line of printable ASCII (the message names the
+    header, never its value, which may be a credential)."""
+    if not isinstance(name, str) or not name or any(not ("!" <= c <= "~") or c == ":" for c in name):
+        raise ConfigurationError(f"header name {name!r} is not a valid HTTP header name")
+    if not isinstance(value, str):
+        raise ConfigurationError(f"header {name!r} must be a string, got {type(value).__name__}")
+    if not (value.isascii() and all(" " <= c < "\x7f" or c == "\t" for c in value)):
+        raise ConfigurationError(
+            f"header {name!r} has a character that cannot be sent (non-ASCII, CR, LF or another "
+            "control character)"
+        )
+    return value
+
+
+def _check_seconds(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigurationError(f"{name} must be a number of seconds (or None), got {type(value).__name__}")
+    if not value > 0:  # also NaN
+        raise ConfigurationError(f"{name} must be positive (or None for no bound), got {value!r}")
+    return float(value)
+
+
+def _check_size(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"max_response_bytes must be a positive integer (or None), got {value!r}")
+    return value
+
+
+def _check_base_url(url: Any) -> None:
+    from urllib.parse import urlsplit
+
+    if not isinstance(url, str):
+        raise ConfigurationError(f"base_url must be a string, got {type(url).__name__}")
     try:
-        await response.aread()
-    except httpx.HTTPError:
-        pass
-    finally:
-        await response.aclose()
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        _ = parts.port  # raises on a port that is not a number
+    except ValueError:
+        ok = False
+    if not ok or any(not (" " < c < "\x7f") for c in url):
+        raise ConfigurationError(
+            f"base_url must be an absolute http:// or https:// URL such as 'https://api.example.com', "
+            f"got {redact(url)!r}"
+        )
+
+
+def _check_options(options: Mapping[str, Any]) -> None:
+    if not isinstance(options, Mapping):
+        raise ConfigurationError(f"request_options must be a mapping, got {type(options).__name__}")
+    unknown = set(options) - _OPTION_KEYS
+    if unknown:
+        raise ConfigurationError(
+            f"unknown request_options {sorted(map(str, unknown))}; known: {', '.join(sorted(_OPTION_KEYS))}"
+        )
+    for name in ("timeout", "connect_timeout", "total_timeout"):
+        if name in options:
+            _check_seconds(name, options[name])
+    for name in ("initial_backoff", "max_backoff"):
+        value = options.get(name)
+        if name in options and (
+            isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0
+        ):
+            raise ConfigurationError(f"{name} must be a number of seconds, 0 or more, got {value!r}")
+    if "max_response_bytes" in options:
+        _check_size(options["max_response_bytes"])
+    for name in ("headers", "query"):
+        if name in options and not isinstance(options[name], Mapping):
+            raise ConfigurationError(f"request_options[{name!r}] must be a mapping")
+    for name in ("idempotency_key", "api_version"):
+        if name in options and not isinstance(options[name], str):
+            raise ConfigurationError(f"request_options[{name!r}] must be a string")
+
+
+def _default_timeout(http: httpx.AsyncClient) -> bool:
+    """Whether a given pool still has httpx's own default timeout (the user set none)."""
+    import httpx
+
+    return http.timeout == httpx.Timeout(5.0)
 
 
 if sys.version_info >= (3, 11):
 
-    async def _within(seconds: float, awaitable: Awaitable[_T]) -> _T:
-        async with asyncio.timeout(seconds):
-            return await awaitable
+    def _timeout_at(when: float | None) -> Any:
+        return asyncio.timeout_at(when)
 
 else:  # pragma: no cover - Python 3.10
 
-    async def _within(seconds: float, awaitable: Awaitable[_T]) -> _T:
-        return await asyncio.wait_for(awaitable, seconds)
+    class _timeout_at:
+        """``asyncio.timeout_at`` for 3.10: cancel the task at ``when``, raise TimeoutError."""
+
+        def __init__(self, when: float | None) -> None:
+            self._when = when
+            self._handle: asyncio.TimerHandle | None = None
+            self._fired = False
+
+        async def __aenter__(self) -> None:
+            if self._when is not None:
+                task = asyncio.current_task()
+                loop = asyncio.get_running_loop()
+                assert task is not None
+
+                def fire() -> None:
+                    self._fired = True
+                    task.cancel()
+
+                self._handle = loop.call_at(self._when, fire)
+
+        async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+            if self._handle is not None:
+                self._handle.cancel()
+            if self._fired and exc_type is asyncio.CancelledError:
+                raise TimeoutError from None
 
 
 def _warn_api_version(cfg: ProviderConfig, version: str) -> None:

@@ -23,6 +23,16 @@ from ._types import NotGiven
 __all__ = ["encode_form", "encode_path", "encode_query", "to_jsonable"]
 
 _SCALARS = (str, int, float)
+#: How deeply a body may nest (Stripe's deepest documented parameter is 5 levels). A deeper
+#: value (or a cycle) is a typed error, not a RecursionError.
+MAX_DEPTH = 32
+
+
+def _too_deep(key: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"{key!r} nests more than {MAX_DEPTH} levels deep (or contains itself): pass plain "
+        "mappings, lists and scalars"
+    )
 
 
 def _scalar(key: str, value: Any) -> str:
@@ -48,19 +58,21 @@ def _scalar(key: str, value: Any) -> str:
     )
 
 
-def _flatten(out: list[tuple[str, str]], key: str, value: Any) -> None:
+def _flatten(out: list[tuple[str, str]], key: str, value: Any, depth: int = 0) -> None:
     if isinstance(value, NotGiven):
         return
+    if depth > MAX_DEPTH:
+        raise _too_deep(key.partition("[")[0])
     to_dict = getattr(value, "to_dict", None)
     if to_dict is not None and not isinstance(value, type):
         value = to_dict()
     if isinstance(value, Mapping):
         for sub, item in value.items():
-            _flatten(out, f"{key}[{sub}]", item)
+            _flatten(out, f"{key}[{sub}]", item, depth + 1)
     elif isinstance(value, (list, tuple)):
         nested = any(isinstance(v, (Mapping, list, tuple)) or hasattr(v, "to_dict") for v in value)
         for i, item in enumerate(value):
-            _flatten(out, f"{key}[{i}]" if nested else f"{key}[]", item)
+            _flatten(out, f"{key}[{i}]" if nested else f"{key}[]", item, depth + 1)
     else:
         out.append((key, _scalar(key, value)))
 
@@ -106,7 +118,11 @@ def encode_path(template: str, names: Sequence[str], values: Sequence[Any], mult
     """Fill ``{name}`` placeholders, percent-encoding each value.
 
     Parameters in ``multi`` may span several segments (GitHub's ``ref`` or ``path``), so
-    their slashes are kept.
+    their slashes are kept; such a parameter at the very end of the route may be empty
+    (``contents/{path}`` with ``""`` is the repository root). No value can change which
+    route is called: a segment that is exactly ``.`` or ``..`` (which HTTP clients and
+    servers resolve away) is refused, and every other character that means something in a
+    URL is percent-encoded.
     """
     path = template
     for name, value in zip(names, values, strict=True):
@@ -115,29 +131,39 @@ def encode_path(template: str, names: Sequence[str], values: Sequence[Any], mult
                 f"path parameter {name!r} must be a string or an integer, got {type(value).__name__}"
             )
         text = str(value)
-        if not text:
+        placeholder = "{" + name + "}"
+        spans = name in multi
+        if not text and not (spans and path.endswith(placeholder)):
             raise ConfigurationError(
                 f"path parameter {name!r} is empty: pass the id of the object, e.g. 'cus_123'"
             )
-        path = path.replace("{" + name + "}", quote(text, safe="/" if name in multi else ""))
+        segments = text.split("/") if spans else (text,)
+        if any(seg in (".", "..") for seg in segments):
+            raise ConfigurationError(
+                f"path parameter {name!r} is or contains a '.' or '..' segment, which would "
+                f"address another route; pass the object's own id or path"
+            )
+        path = path.replace(placeholder, quote(text, safe="/" if spans else ""))
     return path
 
 
-def to_jsonable(value: Any) -> Any:
+def to_jsonable(value: Any, _depth: int = 0) -> Any:
     """Convert call arguments (models, mappings, datetimes, enums) to JSON-ready data."""
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
+    if _depth > MAX_DEPTH:
+        raise _too_deep("body")
     if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items() if not isinstance(v, NotGiven)}
+        return {str(k): to_jsonable(v, _depth + 1) for k, v in value.items() if not isinstance(v, NotGiven)}
     if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
+        return [to_jsonable(v, _depth + 1) for v in value]
     to_dict = getattr(value, "to_dict", None)
     if to_dict is not None:
-        return to_dict()
+        return to_jsonable(to_dict(), _depth + 1)
     if isinstance(value, _dt.datetime):
         return int(value.timestamp())
     if isinstance(value, _dt.date):
         return value.isoformat()
     if isinstance(value, enum.Enum):
-        return to_jsonable(value.value)
+        return to_jsonable(value.value, _depth + 1)
     raise ConfigurationError(f"cannot send a value of type {type(value).__name__} as JSON")

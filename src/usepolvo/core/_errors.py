@@ -28,13 +28,21 @@ __all__ = [
     "PermissionDeniedError",
     "PolvoError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "ResponseValidationError",
     "UnprocessableEntityError",
 ]
 
 
 class PolvoError(Exception):
-    """Base class of every error raised by usepolvo."""
+    """Base class of every error raised by usepolvo.
+
+    ``idempotency_key`` is the key the failed call sent (Stripe's automatic
+    ``Idempotency-Key``, or yours), ``None`` when it sent none: retrying the call with
+    ``request_options={"idempotency_key": err.idempotency_key}`` cannot create twice.
+    """
+
+    idempotency_key: str | None = None
 
 
 class ConfigurationError(PolvoError, ValueError):
@@ -72,6 +80,20 @@ class APIConnectionError(APIError):
 
 class APITimeoutError(APIConnectionError):
     """The request timed out (connect, read, write, pool or the overall deadline)."""
+
+
+class ResponseTooLargeError(APIConnectionError):
+    """The response body passed ``max_response_bytes`` (compressed or decompressed).
+
+    Reading stopped at the bound; raise it for one call with
+    ``request_options={"max_response_bytes": n}`` (``None``: no bound).
+    """
+
+    def __init__(self, limit: int, *, method: str = "", url: str = "", attempts: int = 1) -> None:
+        self.limit = limit
+        super().__init__(
+            f"response body larger than max_response_bytes={limit}", method=method, url=url, attempts=attempts
+        )
 
 
 class APIStatusError(APIError):

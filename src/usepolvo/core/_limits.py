@@ -23,12 +23,21 @@ dating by the grant would let that delay push part of a burst into the next wind
 server sees it. Dating by the end of the attempt is never earlier than the server saw the
 request, and places only ever move later, so the bound holds for the final dates.
 
-One limiter may be shared by several clients (pass ``limiter=``); it serves one event loop
-at a time and is not thread-safe.
+After a server-ordered pause the limiter reopens **half-open**: one request (the probe)
+goes first, and the rest only once an attempt has come back without ordering a new pause,
+so a server still over its limit sees one more request per reopening, not a full wave of
+``max_concurrency``.
+
+One limiter may be shared by several clients (pass ``limiter=``). It serves **one event loop
+at a time**: used from a second loop or thread while it has requests in flight or queued in
+the first, :meth:`Limiter.acquire` raises :class:`~usepolvo.core.ConfigurationError` at once
+(use one client per thread or event loop); once idle, or once its loop has closed, the next
+loop takes it over (a script calling ``asyncio.run`` twice just works).
 """
 
 from __future__ import annotations
 
+import _thread
 import collections
 import time
 from types import TracebackType
@@ -67,9 +76,12 @@ class Limiter:
 
     __slots__ = (
         "_capacity",
+        "_half_open",
         "_in_flight",
+        "_lock",
         "_loop",
         "_paused_until",
+        "_probing",
         "_timer",
         "_timer_at",
         "_used",
@@ -105,6 +117,9 @@ class Limiter:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = _thread.allocate_lock()  # guards only the hand-over to another loop
+        self._half_open = False  # a pause ended: one probe first, then the rest
+        self._probing = False  # the probe is out
 
     def __repr__(self) -> str:
         return f"Limiter(max_concurrency={self.max_concurrency}, rate={self.rate}, period={self.period:g})"
@@ -128,9 +143,15 @@ class Limiter:
     # -- server signals ----------------------------------------------------------------
 
     def pause(self, seconds: float) -> None:
-        """Hold every new attempt for ``seconds`` from now (a longer running pause stays)."""
+        """Hold every new attempt for ``seconds`` from now (a longer running pause stays).
+
+        When the pause ends, one attempt goes first (half-open); the others follow once an
+        attempt is released without a new pause having been ordered meanwhile.
+        """
         if seconds > 0:
             self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+            self._half_open = True
+            self._probing = False  # a probe that drew this pause is spent
 
     # -- acquire / release -------------------------------------------------------------
 
@@ -142,13 +163,17 @@ class Limiter:
         """
         if self._capacity and cost > self._capacity:
             cost = self._capacity
-        if not self._waiters:
-            now = time.monotonic()
-            if self._ready(now, cost) <= 0:
-                return self._grant(now, cost)
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             self._adopt(loop)
+        if not self._waiters:
+            now = time.monotonic()
+            if self._ready(now, cost) <= 0:
+                grant = self._grant(now, cost)
+                if self._loop is not loop:  # another thread took the limiter over meanwhile
+                    self.release()
+                    raise ConfigurationError(_BUSY)
+                return grant
         fut: asyncio.Future[Grant | None] = loop.create_future()
         self._waiters.append((fut, cost))
         self._dispatch()
@@ -187,6 +212,8 @@ class Limiter:
     def release(self) -> None:
         """Give back the slot of one finished (or failed, or cancelled) attempt."""
         self._in_flight -= 1
+        if self._probing and self._paused_until <= time.monotonic():
+            self._half_open = self._probing = False  # the probe came back without a new pause
         if self._waiters:
             self._dispatch()
 
@@ -206,6 +233,8 @@ class Limiter:
         if self.max_concurrency is not None and self._in_flight >= self.max_concurrency:
             return float("inf")
         wait = self._paused_until - now
+        if wait <= 0 and self._probing:
+            return float("inf")  # half-open: the probe is out, the rest wait for it
         if self._capacity:
             window = self._window
             horizon = now - self.period
@@ -229,6 +258,8 @@ class Limiter:
 
     def _grant(self, now: float, cost: float) -> Grant | None:
         self._in_flight += 1
+        if self._half_open:
+            self._probing = True
         if not self._capacity:
             return None
         entry = [now, cost]
@@ -274,7 +305,24 @@ class Limiter:
         self._dispatch()
 
     def _adopt(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Start serving a new event loop (e.g. a second ``asyncio.run``)."""
-        self._disarm()
-        self._waiters = collections.deque((f, c) for f, c in self._waiters if f.get_loop() is loop)
-        self._loop = loop
+        """Start serving a new event loop (e.g. a second ``asyncio.run``), unless the current
+        one still has attempts in flight or queued (another thread's loop, typically)."""
+        with self._lock:
+            old = self._loop
+            if old is loop:
+                return
+            if old is not None and not old.is_closed():
+                if self._in_flight > 0 or any(not f.done() for f, _ in self._waiters):
+                    raise ConfigurationError(_BUSY)
+            else:
+                self._in_flight = 0  # grants of a loop that died without releasing them
+            self._disarm()
+            self._waiters = collections.deque()
+            self._loop = loop
+
+
+_BUSY = (
+    "this client (its Limiter) is busy in another event loop or thread; a client serves one "
+    "event loop at a time: create one client per thread or event loop (or wait until the "
+    "other loop's calls have finished)"
+)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 else:
     logging = lazy_module("logging", globals())
 
-__all__ = ["log_attempt", "logger", "redact"]
+__all__ = ["guard_wire_logs", "log_attempt", "logger", "redact"]
 
 _logger: logging.Logger | None = None
 
@@ -108,3 +108,38 @@ def log_attempt(
             "wait": wait,
         },
     )
+
+
+#: Keys of the clients that have sent requests, masked in the wire layer's own log lines.
+_GUARDED: set[str] = set()
+#: The loggers of httpx's wire layer, which log header tuples at DEBUG.
+_WIRE_LOGGERS = (
+    "httpx",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+)
+_filter: logging.Filter | None = None
+
+
+def _mask_record(record: logging.LogRecord) -> bool:
+    message = record.getMessage()
+    masked = redact(message, *_GUARDED)
+    if masked != message:
+        record.msg, record.args = masked, None
+    return True
+
+
+def guard_wire_logs(secret: str | None) -> None:
+    """Mask ``secret`` (and anything shaped like a key) in the DEBUG lines of httpx and
+    httpcore, which log every header tuple, including a key a server echoes back."""
+    global _filter
+    if secret and len(secret) >= _MIN_EXACT:
+        _GUARDED.add(secret)
+    if _filter is None:
+        _filter = logging.Filter()
+        _filter.filter = _mask_record  # type: ignore[method-assign]
+        for name in _WIRE_LOGGERS:
+            logging.getLogger(name).addFilter(_filter)

@@ -99,6 +99,35 @@ class RetryPolicy:
         return random.uniform(0.0, cap)
 
 
+def next_wait(
+    policy: RetryPolicy,
+    attempt: int,
+    *,
+    retryable: bool,
+    replayable: bool,
+    sent: bool,
+    advice: float | None,
+    time_left: float | None,
+) -> float | None:
+    """Seconds to wait before attempt ``attempt + 1``, or ``None``: the failure is final.
+
+    Final when the failure is not worth repeating, when repeating could do the work twice
+    (sent, and not replayable), when the attempts are spent, when the server's advice is
+    longer than ``max_retry_after``, or when the wait would outlast the call (``time_left``).
+    """
+    if not retryable or not (replayable or not sent) or attempt > policy.max_retries:
+        return None
+    if advice is None:
+        wait = policy.backoff(attempt)
+    elif advice > policy.max_retry_after:
+        return None
+    else:
+        wait = advice
+    if time_left is not None and wait >= time_left:
+        return None
+    return wait
+
+
 def is_replayable(method: str, has_idempotency_key: bool) -> bool:
     """Whether repeating the request cannot do the same thing twice."""
     return method in _IDEMPOTENT_METHODS or has_idempotency_key

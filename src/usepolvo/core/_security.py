@@ -282,8 +282,10 @@ async def send_signed(
     op: Operation,
     request: httpx.Request,
     options: RequestOptions | None,
+    *,
     stream: bool,
-) -> httpx.Response:
+    parse: bool,
+) -> Any:
     """Sign ``request`` (sending what the auth flow yields), then send it; on a 401 with a
     fetched token, fetch a new one and send once more."""
     requirement: Requirement | None = getattr(op, "security", None)
@@ -301,7 +303,7 @@ async def send_signed(
         finally:
             await flow.aclose()  # releases a token lock if the fetch failed
         try:
-            return await client.send(op, request, options, stream=stream)
+            return await client._exchange(op, request, options, parse=parse, stream=stream)
         except AuthenticationError:
             if attempt == 2 or not auth.forget_tokens():
                 raise

@@ -96,14 +96,20 @@ class AsyncStream(Generic[T]):
     __slots__ = ("_done", "_iterator", "_parser", "_raw", "_strict", "last_event_id", "response")
 
     def __init__(
-        self, response: httpx.Response, parser: Callable[..., Any] | None = None, *, strict: bool = False
+        self,
+        response: httpx.Response,
+        parser: Callable[..., Any] | None = None,
+        *,
+        lines: AsyncIterator[str] | None = None,
+        strict: bool = False,
     ) -> None:
         self.response = response
         self.last_event_id: str | None = None
         self._parser = parser
         self._strict = strict
         self._done = False
-        self._raw = iter_sse(response.aiter_lines())
+        # the client passes its own line reader: bounded, under the call's deadline, typed errors
+        self._raw = iter_sse(lines if lines is not None else response.aiter_lines())
         self._iterator: AsyncGenerator[T, None] = self._items()
 
     async def _items(self) -> AsyncGenerator[T, None]:
