@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / "generated" / "usepolvo"
 
-USER_PROGRAM = '''
+USER_PROGRAM = """
 import asyncio
 import datetime
 
@@ -39,7 +39,7 @@ async def main() -> None:
 
 
 asyncio.run(main())
-'''
+"""
 
 
 def test_user_program_types(tmp_path: Path) -> None:
