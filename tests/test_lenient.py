@@ -236,3 +236,64 @@ def test_every_union_and_expandable_shape_reads_defective_variants(spec: Spec) -
                 assert type(got).__name__ == variant.name, f"{host}.{wire}: read as {type(got).__name__}"
             checked += 1
     assert shapes and checked, (shapes, checked)
+
+
+_GARBAGE: list[Any] = [
+    None,
+    "x",
+    "",
+    0,
+    -1,
+    1.5,
+    True,
+    [],
+    {},
+    [None],
+    {"a": None},
+    {"object": "card"},
+    "2024-13-45T99:99Z",
+]
+
+
+def _scramble(value: Any, rng: Any) -> None:
+    """Replace, drop or add something somewhere inside ``value`` (hostile-server bodies)."""
+    if isinstance(value, dict) and value:
+        key = rng.choice(sorted(value))
+        roll = rng.random()
+        if roll < 0.3:
+            value[key] = copy.deepcopy(rng.choice(_GARBAGE))
+        elif roll < 0.45:
+            del value[key]
+        else:
+            _scramble(value[key], rng)
+        if rng.random() < 0.2:
+            value["zz_extra"] = copy.deepcopy(rng.choice(_GARBAGE))
+    elif isinstance(value, list) and value:
+        i = rng.randrange(len(value))
+        if rng.random() < 0.5:
+            value[i] = copy.deepcopy(rng.choice(_GARBAGE))
+        else:
+            _scramble(value[i], rng)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_scrambled_bodies_always_read_losslessly(spec: Spec) -> None:
+    import random
+
+    models = importlib.import_module(spec.ir.package + ".models")
+    rng = random.Random(11)
+    names = sorted(n for n in spec.ir.models if n in spec.model_schemas)
+    for name in rng.sample(names, min(60, len(names))):
+        body = _valid(spec, spec.model_schemas[name], rng.randrange(1 << 20))
+        if body is None:
+            continue
+        cls = getattr(models, name)
+        for _ in range(4):
+            bad = copy.deepcopy(body)
+            for _ in range(rng.randint(1, 4)):
+                _scramble(bad, rng)
+            sent = copy.deepcopy(bad)
+            model = cls.from_dict(bad)
+            assert model.to_dict() == sent, name
+            assert bad == sent
+            model.spec_mismatches()
