@@ -94,8 +94,9 @@ def test_four_processes_share_50_per_second_and_10_in_flight(
     # Both bounds were reached (the test does not pass vacuously).
     assert max_in_flight(spans) == 10
     assert max_in_window(received, 1.0) >= 45
-    # Total time within 15% of ideal: 2,000 calls at 50/s, the first 50 at once, is 39 s.
-    assert 39.0 - 0.1 <= span <= 39.0 * 1.15, span
+    # Total time within 15% of ideal: 2,000 calls at 50/s is 40 s of budget (the first 50
+    # may go at once, so the arrivals can span no less than 39 s).
+    assert 39.0 - 0.1 <= span <= 40.0 * 1.15, span
     # Fair enough: every process got its share all along; none waited 3 s without a call.
     for name, recs in _by_worker(records).items():
         times = sorted(r.received for r in recs)

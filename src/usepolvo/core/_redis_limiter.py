@@ -290,7 +290,7 @@ class RedisLimiter:
         period: float | NotGiven = NOT_GIVEN,
         lease: float | None = None,
         on_unavailable: OnUnavailable = "local",
-        redis_timeout: float = 0.5,
+        redis_timeout: float = 2.0,
         retry_interval: float = 1.0,
         poll_interval: float = 0.01,
         batch: int = 16,
@@ -360,7 +360,7 @@ class RedisLimiter:
         self._keeper: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._bg: set[asyncio.Task[None]] = set()
-        self._urgent: Any = None  # a dedicated connection whose writes leave at once (pauses)
+        self._urgent: Any = None  # a dedicated connection whose writes leave at once (reports)
         self._urgent_pending: collections.deque[list[Any]] = collections.deque()
         self._urgent_reader: asyncio.Task[None] | None = None
         self._urgent_opening: asyncio.Task[None] | None = None
@@ -459,6 +459,7 @@ class RedisLimiter:
         when Redis does not answer and ``on_unavailable="fail"``.
         """
         local = self._fallback()
+        cost = max(0.0, float(cost))  # a negative cost would hand points back to everyone
         if local._capacity and cost > local._capacity:
             cost = local._capacity
         loop = asyncio.get_running_loop()
