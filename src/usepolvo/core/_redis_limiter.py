@@ -74,7 +74,8 @@ _LOCAL = object()  # a queued caller's answer: Redis is unavailable, use the loc
 
 # KEYS: 1 window (zset id|cost -> ms), 2 window sum, 3 slots (zset id -> lease expiry ms),
 #       4 pause (string with a ms TTL), 5 queue (zset token -> ticket), 6 queue info
-#       (hash token -> "cost:deadline ms"), 7 ticket counter.
+#       (hash token -> "cost:due ms:deadline ms": when it should ask again, and when it is
+#       dropped as gone), 7 ticket counter.
 #
 # Every script starts on Redis's clock and with ``settle``, which applies what attempts
 # reported since the last call, in order: p <ms> (pause), m <id> <cost> (re-date a grant to
@@ -164,15 +165,18 @@ for i = 1, #queue, 2 do
   local who = queue[i]
   if who ~= token then
     local info = redis.call('HGET', KEYS[6], who)
-    local c, dl
-    if info then c, dl = string.match(info, '^([^:]*):(.*)$') end
+    local c, due, dl
+    if info then c, due, dl = string.match(info, '^([^:]*):([^:]*):(.*)$') end
     if not dl or (tonumber(dl) or 0) < now then
       redis.call('ZREM', KEYS[5], who)
       redis.call('HDEL', KEYS[6], who)
     else
       c = tonumber(c) or 1
       others, others_cost = others + 1, others_cost + c
-      if not mine or tonumber(queue[i + 1]) < tonumber(mine) then
+      -- capacity is kept for the waiters ahead, unless one is late for its turn (a busy or
+      -- descheduled process): then whoever asks goes, and the late one keeps its place
+      local on_time = (tonumber(due) or 0) + 2 * poll >= now
+      if on_time and (not mine or tonumber(queue[i + 1]) < tonumber(mine)) then
         ahead_n, ahead_cost = ahead_n + 1, ahead_cost + c
       end
     end
@@ -235,7 +239,8 @@ if granted < n then
   if granted > 0 or not mine then
     redis.call('ZADD', KEYS[5], redis.call('INCR', KEYS[7]), token)
   end
-  redis.call('HSET', KEYS[6], token, cs .. ':' .. string.format('%.17g', now + wait + grace))
+  local info = string.format('%s:%.17g:%.17g', cs, now + wait, now + wait + grace)
+  redis.call('HSET', KEYS[6], token, info)
 elseif mine then
   redis.call('ZREM', KEYS[5], token)
   redis.call('HDEL', KEYS[6], token)
