@@ -71,6 +71,7 @@ FALLBACK_ENV = "POLVO_LIMITER_ON_UNAVAILABLE"
 
 _DEFAULT_LEASE = 71.0  # the client's default timeouts (60 s read + 10 s connect) + 1 s
 _LOCAL = object()  # a queued caller's answer: Redis is unavailable, use the local limiter
+_OP_SIZES = {"p": 2, "m": 3, "r": 2, "h": 2, "l": 1}  # a report's kind and arguments
 
 # KEYS: 1 window (zset id|cost -> ms), 2 window sum, 3 slots (zset id -> lease expiry ms),
 #       4 pause (string with a ms TTL), 5 queue (zset token -> ticket), 6 queue info
@@ -351,6 +352,8 @@ class RedisLimiter:
         self._last: RedisGrant | None = None
         self._waiters: collections.deque[tuple[asyncio.Future[Any], float]] = collections.deque()
         self._outbox: list[Any] = []
+        self._marks: list[Any] = []  # re-dates waiting for their release (same write)
+        self._marks_due = False
         self._unsent: list[Any] = []  # releases that found Redis down
         self._offset: float | None = None  # Redis's clock minus ours (ms), from the last reply
         self._paused_until = 0.0
@@ -504,8 +507,13 @@ class RedisLimiter:
             return
         self._last = grant
         if grant.shared:
-            if self._fallback()._capacity and not self._send_now("m", grant.id, _num(grant.cost)):
-                self._post("m", grant.id, _num(grant.cost))
+            if self._fallback()._capacity:
+                # held for the release() that follows (one write for both), else sent next turn
+                self._marks += ["m", grant.id, _num(grant.cost)]
+                if self._loop is not None and not self._marks_due:
+                    self._marks_due = True
+                    with contextlib.suppress(RuntimeError):  # the loop has closed
+                        self._loop.call_soon(self._flush_marks)
         elif grant.local is not None:
             self._fallback().mark_sent(grant.local)
 
@@ -570,8 +578,25 @@ class RedisLimiter:
         if not grant.shared:
             self._fallback().release()
             return
-        if self._fallback().max_concurrency is not None and not self._send_now("r", grant.id):
-            self._post("r", grant.id)
+        ops, self._marks = [*self._marks, "r", grant.id], []
+        if self._fallback().max_concurrency is None:
+            ops = ops[:-2]
+        if ops and not self._send_now(*ops):
+            self._post_ops(ops)
+
+    def _flush_marks(self) -> None:
+        """Re-dates that no release() took along (``mark_sent`` alone)."""
+        self._marks_due = False
+        ops, self._marks = self._marks, []
+        if ops and not self._send_now(*ops):
+            self._post_ops(ops)
+
+    def _post_ops(self, ops: list[Any]) -> None:
+        i = 0
+        while i < len(ops):
+            size = _OP_SIZES[ops[i]]
+            self._post(*ops[i : i + size])
+            i += size
 
     def _new_id(self) -> str:
         return f"{self._token}.{next(self._ids)}"
@@ -776,8 +801,8 @@ class RedisLimiter:
         except Exception:  # noqa: BLE001 - e.g. NOSCRIPT after a Redis restart: resend the usual way
             unanswered = list(pending)  # every report is safe to apply twice
             self._drop_urgent()
-            for op in unanswered:
-                self._post(*op)
+            for ops in unanswered:
+                self._post_ops(ops)
         finally:
             self._urgent_reader = None
         if self._wake is not None:
@@ -870,6 +895,8 @@ class RedisLimiter:
         self._driver = self._settler = self._keeper = None
         self._bg = set()
         self._outbox = []
+        self._marks = []
+        self._marks_due = False
         self._unsent = []
         self._held = {k: g for k, g in self._held.items() if not g.shared}  # old leases expire
         self._wake = asyncio.Event()
