@@ -809,12 +809,19 @@ class RedisLimiter:
             self._wake.set()  # a release of ours may let our own queue head go
 
     async def _open_urgent(self) -> None:
+        conn: Any = None
         try:
-            conn = self._connection().connection_pool.make_connection()  # type: ignore[no-untyped-call]
+            client = self._connection()
+            conn = client.connection_pool.make_connection()  # type: ignore[no-untyped-call]
             await asyncio.wait_for(conn.connect(), self.redis_timeout)
+            # the reports' script must be known to Redis before a write that names it
+            await asyncio.wait_for(client.script_load(_SETTLE), self.redis_timeout)
             self._urgent = conn
-        except Exception:  # noqa: BLE001 - pauses then go through the outbox
+        except Exception:  # noqa: BLE001 - reports then go through the outbox
             self._urgent = None
+            writer = getattr(conn, "_writer", None)
+            if writer is not None:
+                writer.close()
         finally:
             self._urgent_opening = None
 
