@@ -536,8 +536,14 @@ class RedisLimiter:
         """Send the last releases, then close the connections this limiter opened (a Redis
         client passed in stays open). Without it, slots still held by this process free
         themselves when their lease expires."""
+        if self._loop is not asyncio.get_running_loop():
+            # what this limiter opened belongs to an event loop that has finished (e.g. an
+            # earlier asyncio.run): it cannot be closed from here and is dropped
+            self._loop = None
+            self._conn = self._scripts = self._urgent = None
+            return
         settler = self._settler
-        if settler is not None and self._loop is asyncio.get_running_loop():
+        if settler is not None:
             await asyncio.gather(settler, return_exceptions=True)
         for task in list(self._bg):
             task.cancel()
@@ -830,7 +836,8 @@ class RedisLimiter:
         self._urgent_pending = collections.deque()
         writer = getattr(conn, "_writer", None)
         if writer is not None:
-            writer.close()
+            with contextlib.suppress(RuntimeError):  # its loop has closed
+                writer.close()
 
     # -- internals: settling and leases ---------------------------------------------------
 
@@ -901,7 +908,12 @@ class RedisLimiter:
         self._waiters = collections.deque((f, c) for f, c in self._waiters if f.get_loop() is loop)
         self._driver = self._settler = self._keeper = None
         self._bg = set()
-        self._outbox = []
+        # Reports the last loop made but did not get to send (it ended first: a release
+        # made just before asyncio.run returned) go with the first request of this one.
+        carried = [*self._unsent, *self._outbox, *self._marks]
+        for ops in self._urgent_pending:  # written, maybe unanswered: safe to apply twice
+            carried += ops
+        self._outbox = carried
         self._marks = []
         self._marks_due = False
         self._unsent = []
