@@ -220,6 +220,7 @@ async def _work(cfg: dict[str, Any]) -> dict[str, Any]:
         total_timeout=cfg.get("total_timeout"),
         max_retries=RetryPolicy(cfg.get("retries", 0), initial_backoff=0.01, max_backoff=0.05),
         default_headers={"X-Worker": name},
+        transport=cfg.get("transport"),
     ) as client:
         counter = iter(range(10**9))
 

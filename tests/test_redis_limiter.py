@@ -361,3 +361,50 @@ def test_the_password_never_shows() -> None:
 def test_both_limiters_satisfy_the_protocol() -> None:
     assert isinstance(Limiter(rate=1), LimiterProtocol)
     assert isinstance(RedisLimiter.from_url("redis://127.0.0.1:1", key="k"), LimiterProtocol)
+
+
+def test_one_limiter_serves_successive_event_loops(redis_server: RedisServer) -> None:
+    lim = shared(redis_server, rate=100, max_concurrency=2)
+
+    async def twice() -> bool:
+        grants = [await lim.acquire(), await lim.acquire()]
+        for grant in grants:
+            lim.mark_sent(grant)
+            lim.release()
+        return all(g.shared for g in grants)
+
+    assert asyncio.run(twice())
+    started = time.monotonic()
+    # A new loop: new connections; the releases the first loop ended before sending go
+    # first, so the slots are free at once rather than after the lease (71 s by default).
+    assert asyncio.run(twice())
+    assert time.monotonic() - started < 5
+
+    async def close() -> None:
+        await lim.aclose()
+
+    asyncio.run(close())
+
+
+async def test_negative_costs_hand_back_nothing(redis_server: RedisServer) -> None:
+    a, b = shared(redis_server, rate=2), shared(redis_server, rate=2)
+    for _ in range(2):
+        grant = await a.acquire()
+        a.mark_sent(grant)
+        a.release()
+    grant = await a.acquire(-50)  # costs nothing, gives nothing back
+    a.release()
+    waiting = asyncio.ensure_future(b.acquire())
+    await asyncio.sleep(0.3)
+    assert not waiting.done()  # the window is still full
+    waiting.cancel()
+    await a.aclose()
+    await b.aclose()
+
+
+async def test_the_limiter_is_an_async_context_manager(redis_server: RedisServer) -> None:
+    lim = shared(redis_server, max_concurrency=1)
+    async with lim:
+        assert lim.in_flight == 1
+    assert lim.in_flight == 0
+    await lim.aclose()

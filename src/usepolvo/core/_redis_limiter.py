@@ -71,10 +71,12 @@ FALLBACK_ENV = "POLVO_LIMITER_ON_UNAVAILABLE"
 
 _DEFAULT_LEASE = 71.0  # the client's default timeouts (60 s read + 10 s connect) + 1 s
 _LOCAL = object()  # a queued caller's answer: Redis is unavailable, use the local limiter
+_OP_SIZES = {"p": 2, "m": 3, "r": 2, "h": 2, "l": 1}  # a report's kind and arguments
 
 # KEYS: 1 window (zset id|cost -> ms), 2 window sum, 3 slots (zset id -> lease expiry ms),
 #       4 pause (string with a ms TTL), 5 queue (zset token -> ticket), 6 queue info
-#       (hash token -> "cost:deadline ms"), 7 ticket counter.
+#       (hash token -> "cost:due ms:deadline ms": when it should ask again, and when it is
+#       dropped as gone), 7 ticket counter.
 #
 # Every script starts on Redis's clock and with ``settle``, which applies what attempts
 # reported since the last call, in order: p <ms> (pause), m <id> <cost> (re-date a grant to
@@ -164,15 +166,18 @@ for i = 1, #queue, 2 do
   local who = queue[i]
   if who ~= token then
     local info = redis.call('HGET', KEYS[6], who)
-    local c, dl
-    if info then c, dl = string.match(info, '^([^:]*):(.*)$') end
+    local c, due, dl
+    if info then c, due, dl = string.match(info, '^([^:]*):([^:]*):(.*)$') end
     if not dl or (tonumber(dl) or 0) < now then
       redis.call('ZREM', KEYS[5], who)
       redis.call('HDEL', KEYS[6], who)
     else
       c = tonumber(c) or 1
       others, others_cost = others + 1, others_cost + c
-      if not mine or tonumber(queue[i + 1]) < tonumber(mine) then
+      -- capacity is kept for the waiters ahead, unless one is late for its turn (a busy or
+      -- descheduled process): then whoever asks goes, and the late one keeps its place
+      local on_time = (tonumber(due) or 0) + 2 * poll >= now
+      if on_time and (not mine or tonumber(queue[i + 1]) < tonumber(mine)) then
         ahead_n, ahead_cost = ahead_n + 1, ahead_cost + c
       end
     end
@@ -235,7 +240,8 @@ if granted < n then
   if granted > 0 or not mine then
     redis.call('ZADD', KEYS[5], redis.call('INCR', KEYS[7]), token)
   end
-  redis.call('HSET', KEYS[6], token, cs .. ':' .. string.format('%.17g', now + wait + grace))
+  local info = string.format('%s:%.17g:%.17g', cs, now + wait, now + wait + grace)
+  redis.call('HSET', KEYS[6], token, info)
 elseif mine then
   redis.call('ZREM', KEYS[5], token)
   redis.call('HDEL', KEYS[6], token)
@@ -290,7 +296,7 @@ class RedisLimiter:
         period: float | NotGiven = NOT_GIVEN,
         lease: float | None = None,
         on_unavailable: OnUnavailable = "local",
-        redis_timeout: float = 0.5,
+        redis_timeout: float = 2.0,
         retry_interval: float = 1.0,
         poll_interval: float = 0.01,
         batch: int = 16,
@@ -346,6 +352,8 @@ class RedisLimiter:
         self._last: RedisGrant | None = None
         self._waiters: collections.deque[tuple[asyncio.Future[Any], float]] = collections.deque()
         self._outbox: list[Any] = []
+        self._marks: list[Any] = []  # re-dates waiting for their release (same write)
+        self._marks_due = False
         self._unsent: list[Any] = []  # releases that found Redis down
         self._offset: float | None = None  # Redis's clock minus ours (ms), from the last reply
         self._paused_until = 0.0
@@ -360,7 +368,7 @@ class RedisLimiter:
         self._keeper: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._bg: set[asyncio.Task[None]] = set()
-        self._urgent: Any = None  # a dedicated connection whose writes leave at once (pauses)
+        self._urgent: Any = None  # a dedicated connection whose writes leave at once (reports)
         self._urgent_pending: collections.deque[list[Any]] = collections.deque()
         self._urgent_reader: asyncio.Task[None] | None = None
         self._urgent_opening: asyncio.Task[None] | None = None
@@ -459,6 +467,7 @@ class RedisLimiter:
         when Redis does not answer and ``on_unavailable="fail"``.
         """
         local = self._fallback()
+        cost = max(0.0, float(cost))  # a negative cost would hand points back to everyone
         if local._capacity and cost > local._capacity:
             cost = local._capacity
         loop = asyncio.get_running_loop()
@@ -498,8 +507,13 @@ class RedisLimiter:
             return
         self._last = grant
         if grant.shared:
-            if self._fallback()._capacity and not self._send_now("m", grant.id, _num(grant.cost)):
-                self._post("m", grant.id, _num(grant.cost))
+            if self._fallback()._capacity:
+                # held for the release() that follows (one write for both), else sent next turn
+                self._marks += ["m", grant.id, _num(grant.cost)]
+                if self._loop is not None and not self._marks_due:
+                    self._marks_due = True
+                    with contextlib.suppress(RuntimeError):  # the loop has closed
+                        self._loop.call_soon(self._flush_marks)
         elif grant.local is not None:
             self._fallback().mark_sent(grant.local)
 
@@ -522,8 +536,14 @@ class RedisLimiter:
         """Send the last releases, then close the connections this limiter opened (a Redis
         client passed in stays open). Without it, slots still held by this process free
         themselves when their lease expires."""
+        if self._loop is not asyncio.get_running_loop():
+            # what this limiter opened belongs to an event loop that has finished (e.g. an
+            # earlier asyncio.run): it cannot be closed from here and is dropped
+            self._loop = None
+            self._conn = self._scripts = self._urgent = None
+            return
         settler = self._settler
-        if settler is not None and self._loop is asyncio.get_running_loop():
+        if settler is not None:
             await asyncio.gather(settler, return_exceptions=True)
         for task in list(self._bg):
             task.cancel()
@@ -564,8 +584,25 @@ class RedisLimiter:
         if not grant.shared:
             self._fallback().release()
             return
-        if self._fallback().max_concurrency is not None and not self._send_now("r", grant.id):
-            self._post("r", grant.id)
+        ops, self._marks = [*self._marks, "r", grant.id], []
+        if self._fallback().max_concurrency is None:
+            ops = ops[:-2]
+        if ops and not self._send_now(*ops):
+            self._post_ops(ops)
+
+    def _flush_marks(self) -> None:
+        """Re-dates that no release() took along (``mark_sent`` alone)."""
+        self._marks_due = False
+        ops, self._marks = self._marks, []
+        if ops and not self._send_now(*ops):
+            self._post_ops(ops)
+
+    def _post_ops(self, ops: list[Any]) -> None:
+        i = 0
+        while i < len(ops):
+            size = _OP_SIZES[ops[i]]
+            self._post(*ops[i : i + size])
+            i += size
 
     def _new_id(self) -> str:
         return f"{self._token}.{next(self._ids)}"
@@ -770,20 +807,27 @@ class RedisLimiter:
         except Exception:  # noqa: BLE001 - e.g. NOSCRIPT after a Redis restart: resend the usual way
             unanswered = list(pending)  # every report is safe to apply twice
             self._drop_urgent()
-            for op in unanswered:
-                self._post(*op)
+            for ops in unanswered:
+                self._post_ops(ops)
         finally:
             self._urgent_reader = None
         if self._wake is not None:
             self._wake.set()  # a release of ours may let our own queue head go
 
     async def _open_urgent(self) -> None:
+        conn: Any = None
         try:
-            conn = self._connection().connection_pool.make_connection()  # type: ignore[no-untyped-call]
+            client = self._connection()
+            conn = client.connection_pool.make_connection()  # type: ignore[no-untyped-call]
             await asyncio.wait_for(conn.connect(), self.redis_timeout)
+            # the reports' script must be known to Redis before a write that names it
+            await asyncio.wait_for(client.script_load(_SETTLE), self.redis_timeout)
             self._urgent = conn
-        except Exception:  # noqa: BLE001 - pauses then go through the outbox
+        except Exception:  # noqa: BLE001 - reports then go through the outbox
             self._urgent = None
+            writer = getattr(conn, "_writer", None)
+            if writer is not None:
+                writer.close()
         finally:
             self._urgent_opening = None
 
@@ -792,7 +836,8 @@ class RedisLimiter:
         self._urgent_pending = collections.deque()
         writer = getattr(conn, "_writer", None)
         if writer is not None:
-            writer.close()
+            with contextlib.suppress(RuntimeError):  # its loop has closed
+                writer.close()
 
     # -- internals: settling and leases ---------------------------------------------------
 
@@ -863,7 +908,14 @@ class RedisLimiter:
         self._waiters = collections.deque((f, c) for f, c in self._waiters if f.get_loop() is loop)
         self._driver = self._settler = self._keeper = None
         self._bg = set()
-        self._outbox = []
+        # Reports the last loop made but did not get to send (it ended first: a release
+        # made just before asyncio.run returned) go with the first request of this one.
+        carried = [*self._unsent, *self._outbox, *self._marks]
+        for ops in self._urgent_pending:  # written, maybe unanswered: safe to apply twice
+            carried += ops
+        self._outbox = carried
+        self._marks = []
+        self._marks_due = False
         self._unsent = []
         self._held = {k: g for k, g in self._held.items() if not g.shared}  # old leases expire
         self._wake = asyncio.Event()
