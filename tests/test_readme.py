@@ -4,7 +4,7 @@ Convention (for every section, including ones added later): each fenced ```pytho
 executed, in order of appearance and each on its own, with STRIPE_*, GITHUB_* and OPENAI_*
 pointing at the local servers of tests/servers (a GitHub App key in ``app.private-key.pem``
 of the working folder). Each ```sh block must parse (``bash -n``) and every ``make`` target
-it names must exist. A block that cannot run here is preceded by the line
+it names must exist. Each ```toml block must parse. A block that cannot run here is preceded by the line
 ``<!-- readme-test: skip REASON -->`` (invisible on GitHub); the reason is required.
 """
 
@@ -51,12 +51,13 @@ def _blocks() -> list[Block]:
 BLOCKS = _blocks()
 PYTHON = [b for b in BLOCKS if b.lang == "python"]
 SHELL = [b for b in BLOCKS if b.lang in ("sh", "bash", "shell", "console")]
+TOML = [b for b in BLOCKS if b.lang == "toml"]
 
 
 def test_every_block_is_checked_and_skips_say_why() -> None:
     assert len(PYTHON) >= 7 and SHELL
     for block in BLOCKS:
-        assert block.lang in ("python", "sh", "bash", "shell", "console"), (
+        assert block.lang in ("python", "sh", "bash", "shell", "console", "toml"), (
             f"README line {block.line}: a ```{block.lang or '(no language)'} block is run by no test"
         )
         if block.mark:
@@ -150,3 +151,10 @@ def test_python_snippets_print_what_the_readme_says(
     mock = next(b for b in PYTHON if "MockAPI" in b.code)
     exec(compile(mock.code, "README.md", "exec"), {"__name__": "__readme__"})
     assert "not found: 404" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("block", TOML, ids=[f"line{b.line}" for b in TOML])
+def test_toml_snippet_parses(block: Block) -> None:
+    import tomllib
+
+    tomllib.loads(block.code)
