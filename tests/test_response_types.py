@@ -56,10 +56,10 @@ def test_user_program_types(tmp_path: Path) -> None:
     revealed = re.findall(r'Revealed type is "([^"]+)"', out)
     assert revealed == [
         "datetime.datetime | None",
-        "builtins.bool | None",
-        "builtins.frozenset[builtins.str]",
+        "bool | None",
+        "frozenset[str]",
         "datetime.datetime | None",
-        "builtins.str | None",
+        "str | None",
     ], out
     errors = [line for line in out.splitlines() if ": error:" in line]
     assert errors == [], out
