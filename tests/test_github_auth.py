@@ -229,4 +229,6 @@ async def test_vendor_media_type_is_sent_as_accept(server: GitHubServer) -> None
     assert isinstance(art, bytes) and art.decode() == OCTOCAT
     (req,) = server.requests_for("/octocat")
     assert req.headers["accept"] == "application/octocat-stream"
-    assert server.requests_for("/repos/o/r")[0].headers["accept"] == "application/vnd.github+json"  # GitHub advises it (issue 11)
+    assert (
+        server.requests_for("/repos/o/r")[0].headers["accept"] == "application/vnd.github+json"
+    )  # issue 11: GitHub's advised default
