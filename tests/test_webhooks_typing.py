@@ -33,11 +33,11 @@ GOOD = textwrap.dedent(
     def on_github(body: bytes, headers: dict[str, str]) -> str:
         event: WebhookEvent = GitHubWebhooks(secret="s").unwrap(body, headers)
         if isinstance(event, WebhookPush):
-            ref: str = event.ref
-            return ref
+            ref: str | None = event.ref  # response attributes read absent as None (issue 11)
+            return ref or ""
         match event:
             case WebhookPullRequestOpened(number=number):
-                as_int: int = number
+                as_int: int | None = number
                 return str(as_int)
             case UnknownWebhookEvent(type=name, action=action):
                 return f"{name}:{action}"
@@ -49,10 +49,10 @@ GOOD = textwrap.dedent(
         event = OpenAIWebhooks(secret="whsec_AA==").unwrap(body, headers, tolerance=60)
         match event:
             case WebhookBatchCompleted():
-                batch_id: str = event.data.id
-                return batch_id
-            case WebhookResponseFailed(data=data):
-                return data.id
+                batch_id: str | None = event.data.id if event.data is not None else None
+                return batch_id or ""
+            case WebhookResponseFailed(data=data) if data is not None:
+                return data.id or ""
             case UnknownWebhookEvent():
                 return event.type
             case _:
@@ -63,7 +63,7 @@ GOOD = textwrap.dedent(
         event = StripeWebhooks(secret="whsec_x").unwrap(body, headers)
         if isinstance(event, UnknownWebhookEvent):
             return None
-        kind: str = event.type
+        kind: str | None = event.type
         match event.object:
             case Customer() as customer:
                 email: str | None = customer.email if isinstance(customer.email, str) else None
@@ -78,7 +78,7 @@ GOOD = textwrap.dedent(
 
     def exhaustive(event: WebhookEnvelope | UnknownWebhookEvent) -> str:
         if isinstance(event, WebhookEnvelope):
-            return event.event.id
+            return event.event.id or ""
         if isinstance(event, UnknownWebhookEvent):
             return event.type
         assert_never(event)
