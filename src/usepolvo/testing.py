@@ -78,11 +78,17 @@ class Route:
     def matches(self, request: httpx.Request) -> bool:
         if request.method != self.method or self.exhausted:
             return False
-        path = request.url.path
+        # The path as sent (percent-encoded) or decoded; a decoded path whose encoded form
+        # carries a %2F (an id holding '/') only matches written encoded, so an id like
+        # "cus/1" never answers as the sub-path /v1/customers/cus/1.
+        raw = request.url.raw_path.split(b"?", 1)[0].decode("ascii")
+        decoded = request.url.path
+        candidates = (raw,) if "%2f" in raw.lower() else (raw, decoded)
         if isinstance(self.path, re.Pattern):
-            if self.path.fullmatch(path) is None:
+            pattern = self.path
+            if not any(pattern.fullmatch(c) is not None for c in candidates):
                 return False
-        elif path != self.path:
+        elif self.path not in candidates:
             return False
         query = request.url.params
         return all(query.get(k) == v for k, v in self.params.items())
@@ -97,7 +103,9 @@ class MockAPI:
     """Answer every polvo client's requests from registered routes, without a network.
 
     Register with :meth:`add` (or :meth:`get`, :meth:`post`, :meth:`delete`, …): a method,
-    the URL path (exact, or a compiled regex matched in full), optionally query ``params``
+    the URL path (exact, or a compiled regex matched in full; decoded, ``/v1/customers/cus é``,
+    or as sent, ``/v1/customers/cus%20%C3%A9`` — an id holding ``/`` only as sent,
+    ``/v1/customers/cus%2F1``), optionally query ``params``
     the request must carry, and the answer — ``status``, ``json`` or ``content``,
     ``headers`` — or a ``handler`` (sync or async) that builds an ``httpx.Response`` (or
     raises ``httpx.ConnectError``, ``httpx.ReadTimeout``… to play a network failure).

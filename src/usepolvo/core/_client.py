@@ -10,6 +10,7 @@ returning), when that loop shuts down. After ``aclose()`` the client refuses new
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import time
@@ -1212,9 +1213,15 @@ def _check_seconds(name: str, value: Any) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigurationError(f"{name} must be a number of seconds (or None), got {type(value).__name__}")
-    if not value > 0:  # also NaN
-        raise ConfigurationError(f"{name} must be positive (or None for no bound), got {value!r}")
-    return float(value)
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int too large for a float
+        seconds = math.inf
+    if not seconds > 0 or not math.isfinite(seconds):  # also NaN; inf overflows aiohttp's timers
+        raise ConfigurationError(
+            f"{name} must be a positive, finite number of seconds (or None for no bound), got {value!r}"
+        )
+    return seconds
 
 
 def _check_size(value: Any) -> int | None:
