@@ -197,6 +197,15 @@ class MockAPI:
                 answer = route.handler(request)
                 if inspect.isawaitable(answer):
                     answer = await answer
+                if answer.is_stream_consumed:
+                    # httpx.Response(content=...) arrives already read; the client reads
+                    # every body as a stream, so hand it an unread copy
+                    answer = httpx.Response(
+                        answer.status_code,
+                        headers=answer.headers,
+                        stream=httpx.ByteStream(answer.content),
+                        extensions=answer.extensions,
+                    )
                 return answer
         known = "\n".join(f"  {r!r}" for r in self.routes) or "  (none)"
         raise UnmatchedRequestError(
@@ -209,11 +218,13 @@ class MockAPI:
         if _testhooks.interceptor is not None:
             raise RuntimeError("another MockAPI is already active")
         _testhooks.interceptor = self
+        _testhooks.passthrough = (UnmatchedRequestError,)
         return self
 
     def stop(self, *, check: bool = True) -> None:
         if _testhooks.interceptor is self:
             _testhooks.interceptor = None
+            _testhooks.passthrough = ()
         self._pools.clear()
         if check and self.assert_all_called:
             unused = [r for r in self.routes if not r.called]

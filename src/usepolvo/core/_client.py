@@ -587,6 +587,8 @@ class BaseClient:
                 await _close_quietly(response)
         except PolvoError:
             raise
+        except _testhooks.passthrough:
+            raise
         except Exception as exc:  # noqa: BLE001 - no raw transport error reaches the caller
             raise _transport_error(exc, request.method, _safe_url(request), 1)[0] from None
         finally:
@@ -788,6 +790,10 @@ class BaseClient:
                 outcome = "BadEncoding"
                 error = APIConnectionError(str(exc), method=method, url=url, attempts=attempt)
                 retryable = False
+            except _testhooks.passthrough:
+                if response is not None:
+                    await _close_quietly(response)
+                raise
             except Exception as exc:  # noqa: BLE001 - no raw transport error reaches the caller
                 outcome = type(exc).__name__
                 error, sent, retryable = _transport_error(exc, method, url, attempt)
@@ -1219,7 +1225,7 @@ def _check_seconds(name: str, value: Any) -> float | None:
         seconds = math.inf
     if not seconds > 0 or not math.isfinite(seconds):  # also NaN; inf overflows aiohttp's timers
         raise ConfigurationError(
-            f"{name} must be a positive, finite number of seconds (or None for no bound), got {value!r}"
+            f"{name} must be positive and finite, in seconds (or None for no bound), got {value!r}"
         )
     return seconds
 
