@@ -894,3 +894,95 @@ def StripeClientCtx(**kw: Any) -> Any:
 
     kw.setdefault("max_retries", 0)
     return StripeClient(api_key=KEY, transport=TRANSPORT, **kw)
+
+
+# -- redirects across origins, enum path values, endless event streams ----------------------
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+async def test_redirect_to_other_origin_never_carries_the_key(status: int, logs: _Capture) -> None:
+    async with RawServer(ok()) as other:
+        target = f"{other.url}/v1/customers/cus_1".encode()
+        hop = raw(
+            b"HTTP/1.1 %d Moved\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n" % (status, target), close=False
+        )
+        async with RawServer(hop) as srv:
+            async with stripe(srv.url) as c:
+                for call in (
+                    c.customers.retrieve_customer("cus_1"),
+                    c.customers.create_customer(email="a@b.c"),
+                ):
+                    try:
+                        await call
+                    except PolvoError as err:
+                        assert_no_secret(err, logs)
+        for head in other.requests:
+            assert KEY.encode() not in head, head
+            assert b"authorization" not in head.lower(), head
+
+
+async def test_enum_path_value_sends_its_value(logs: _Capture) -> None:
+    import enum
+
+    class Which(str, enum.Enum):
+        ONE = "cus_1"
+
+    class Num(enum.IntEnum):
+        SEVEN = 7
+
+    async with RawServer(ok()) as srv:
+        async with stripe(srv.url) as c:
+            for value in (Which.ONE, Num.SEVEN):
+                try:
+                    await c.customers.retrieve_customer(value)
+                except ConfigurationError:
+                    continue
+        for path in srv.paths():
+            assert path in ("/v1/customers/cus_1", "/v1/customers/7"), path
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"data: " + b"x" * 4096,  # one endless line, no newline ever
+        b"\r" * 4096,  # bare CRs: a line terminator in SSE, many empty events
+        b": comment\n" * 400,  # comments only, no event ever
+    ],
+    ids=["no-newline", "bare-cr", "comments"],
+)
+async def test_endless_event_stream_is_bounded(body: bytes, logs: _Capture) -> None:
+    from usepolvo.openai import OpenAIClient
+
+    async def respond(head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        for _ in range(400):
+            writer.write(b"%x\r\n%s\r\n" % (len(body), body))
+            await writer.drain()
+            await asyncio.sleep(0)
+        writer.close()
+
+    async with RawServer(respond) as srv:
+        ai = OpenAIClient(
+            api_key=KEY,
+            base_url=srv.url + "/v1",
+            transport=TRANSPORT,
+            max_retries=0,
+            rate_limit=None,
+            max_response_bytes=100_000,
+            total_timeout=5,
+        )
+        async with ai:
+            loop = asyncio.get_running_loop()
+            t0 = loop.time()
+            try:
+                stream = await ai.chat.create_chat_completion(model="m", messages=[], stream=True)
+                async for _ in stream:
+                    pass
+            except PolvoError as err:
+                assert_no_secret(err, logs)
+            except BaseException as err:  # noqa: BLE001
+                pytest.fail(f"untyped {type(err).__name__}: {err!r}")
+            assert loop.time() - t0 < 5.5
+    assert KEY not in "\n".join(logs.lines)
