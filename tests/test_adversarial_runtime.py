@@ -986,3 +986,97 @@ async def test_endless_event_stream_is_bounded(body: bytes, logs: _Capture) -> N
                 pytest.fail(f"untyped {type(err).__name__}: {err!r}")
             assert loop.time() - t0 < 5.5
     assert KEY not in "\n".join(logs.lines)
+
+
+# -- paging against a server that never moves on -------------------------------------------
+
+
+def _page(ids: list[str], has_more: bool) -> bytes:
+    import json
+
+    data = [{"id": i, "object": "customer", "created": 1700000000, "livemode": False} for i in ids]
+    return json.dumps({"object": "list", "url": "/v1/customers", "has_more": has_more, "data": data}).encode()
+
+
+@pytest.mark.parametrize(
+    "pages",
+    [
+        [_page(["cus_1"], True)],  # the same page forever
+        [_page(["cus_1", "cus_2"], True), _page(["cus_3", "cus_2"], True)],  # cycles between two cursors
+        [_page([], True)],  # has_more with no items: no cursor at all
+        [_page(["cus_1"], True), _page(["cus_2"], True), _page(["cus_1"], True)],  # an old cursor comes back
+    ],
+    ids=["same", "two-cycle", "empty", "old-cursor"],
+)
+async def test_paging_server_that_never_moves_on_ends(pages: list[bytes], logs: _Capture) -> None:
+    from usepolvo.core import PaginationLoopError
+
+    count = {"n": 0}
+
+    async def respond(head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        body = pages[min(count["n"], len(pages) - 1) if len(pages) > 2 else count["n"] % len(pages)]
+        count["n"] += 1
+        await ok(body)(head, reader, writer)
+
+    async with RawServer(respond) as srv:
+        async with stripe(srv.url) as c:
+            seen = 0
+            try:
+                async for _ in c.customers.list_customers():
+                    seen += 1
+                    assert seen < 1000, "paging never ended"
+            except (PaginationLoopError, APIError) as err:
+                assert_no_secret(err, logs)
+            assert count["n"] < 50, count
+
+
+# -- exactly once: a committed create whose answer is unreadable ---------------------------
+
+UNREADABLE = {
+    "html": b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 6\r\n\r\n<html>",
+    "truncated": b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 90\r\n\r\n{"id": "cus_1"',
+    "bad-gzip": b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+    b"Content-Length: 4\r\n\r\nabcd",
+    "list": b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]",
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNREADABLE))
+async def test_unreadable_committed_create_is_retried_under_same_key(name: str, logs: _Capture) -> None:
+    count = {"n": 0}
+
+    async def respond(head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        count["n"] += 1
+        if count["n"] == 1:
+            await raw(UNREADABLE[name])(head, reader, writer)
+        else:
+            await ok()(head, reader, writer)
+
+    async with RawServer(respond) as srv:
+        async with stripe(srv.url, max_retries=2) as c:
+            try:
+                got = await c.customers.create_customer(email="a@b.c", request_options={"initial_backoff": 0})
+            except PolvoError as err:
+                assert_no_secret(err, logs)
+                assert getattr(err, "idempotency_key", None), f"the key sent must be on the error: {err!r}"
+                assert name == "list", repr(err)  # a wrong-kind body is not a transport fault
+                return
+            assert got.id == "cus_1"
+        keys = {
+            line.split(b":", 1)[1].strip()
+            for head in srv.requests
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"idempotency-key:")
+        }
+        assert len(srv.requests) == 2 and len(keys) == 1, srv.requests
+
+
+@pytest.mark.parametrize("depth", [33, 200, 5000])
+async def test_deep_form_body_refused_before_request(depth: int, logs: _Capture) -> None:
+    nested: Any = "x"
+    for _ in range(depth):
+        nested = {"k": nested}
+    async with RawServer(ok()) as srv:
+        async with stripe(srv.url) as c:
+            await expect_error(c.customers.create_customer(metadata=nested), ConfigurationError, logs)
+        assert srv.requests == []

@@ -32,6 +32,7 @@ from ._errors import (
     PolvoError,
     RateLimitError,
     ResponseTooLargeError,
+    ResponseValidationError,
     error_class_for,
 )
 from ._json import dumps, loads
@@ -822,6 +823,11 @@ class BaseClient:
                     except _Unreadable as exc:
                         outcome = "InvalidBody"
                         error = APIConnectionError(str(exc), method=method, url=url, attempts=attempt)
+                    except ResponseValidationError as exc:
+                        # the server answered 2xx (a create may have been committed): the key
+                        # sent goes with the error so the caller can ask again under it
+                        exc.idempotency_key = idem
+                        raise
                 if error is None:
                     log_attempt(
                         method,
