@@ -78,11 +78,17 @@ class Route:
     def matches(self, request: httpx.Request) -> bool:
         if request.method != self.method or self.exhausted:
             return False
-        path = request.url.path
+        # The path as sent (percent-encoded) or decoded; a decoded path whose encoded form
+        # carries a %2F (an id holding '/') only matches written encoded, so an id like
+        # "cus/1" never answers as the sub-path /v1/customers/cus/1.
+        raw = request.url.raw_path.split(b"?", 1)[0].decode("ascii")
+        decoded = request.url.path
+        candidates = (raw,) if "%2f" in raw.lower() else (raw, decoded)
         if isinstance(self.path, re.Pattern):
-            if self.path.fullmatch(path) is None:
+            pattern = self.path
+            if not any(pattern.fullmatch(c) is not None for c in candidates):
                 return False
-        elif path != self.path:
+        elif self.path not in candidates:
             return False
         query = request.url.params
         return all(query.get(k) == v for k, v in self.params.items())
@@ -97,7 +103,9 @@ class MockAPI:
     """Answer every polvo client's requests from registered routes, without a network.
 
     Register with :meth:`add` (or :meth:`get`, :meth:`post`, :meth:`delete`, …): a method,
-    the URL path (exact, or a compiled regex matched in full), optionally query ``params``
+    the URL path (exact, or a compiled regex matched in full; decoded, ``/v1/customers/cus é``,
+    or as sent, ``/v1/customers/cus%20%C3%A9`` — an id holding ``/`` only as sent,
+    ``/v1/customers/cus%2F1``), optionally query ``params``
     the request must carry, and the answer — ``status``, ``json`` or ``content``,
     ``headers`` — or a ``handler`` (sync or async) that builds an ``httpx.Response`` (or
     raises ``httpx.ConnectError``, ``httpx.ReadTimeout``… to play a network failure).
@@ -189,6 +197,15 @@ class MockAPI:
                 answer = route.handler(request)
                 if inspect.isawaitable(answer):
                     answer = await answer
+                if answer.is_stream_consumed:
+                    # httpx.Response(content=...) arrives already read; the client reads
+                    # every body as a stream, so hand it an unread copy
+                    answer = httpx.Response(
+                        answer.status_code,
+                        headers=answer.headers,
+                        stream=httpx.ByteStream(answer.content),
+                        extensions=answer.extensions,
+                    )
                 return answer
         known = "\n".join(f"  {r!r}" for r in self.routes) or "  (none)"
         raise UnmatchedRequestError(
@@ -201,11 +218,13 @@ class MockAPI:
         if _testhooks.interceptor is not None:
             raise RuntimeError("another MockAPI is already active")
         _testhooks.interceptor = self
+        _testhooks.passthrough = (UnmatchedRequestError,)
         return self
 
     def stop(self, *, check: bool = True) -> None:
         if _testhooks.interceptor is self:
             _testhooks.interceptor = None
+            _testhooks.passthrough = ()
         self._pools.clear()
         if check and self.assert_all_called:
             unused = [r for r in self.routes if not r.called]

@@ -10,6 +10,7 @@ returning), when that loop shuts down. After ``aclose()`` the client refuses new
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import time
@@ -31,6 +32,7 @@ from ._errors import (
     PolvoError,
     RateLimitError,
     ResponseTooLargeError,
+    ResponseValidationError,
     error_class_for,
 )
 from ._json import dumps, loads
@@ -586,6 +588,8 @@ class BaseClient:
                 await _close_quietly(response)
         except PolvoError:
             raise
+        except _testhooks.passthrough:
+            raise
         except Exception as exc:  # noqa: BLE001 - no raw transport error reaches the caller
             raise _transport_error(exc, request.method, _safe_url(request), 1)[0] from None
         finally:
@@ -787,6 +791,10 @@ class BaseClient:
                 outcome = "BadEncoding"
                 error = APIConnectionError(str(exc), method=method, url=url, attempts=attempt)
                 retryable = False
+            except _testhooks.passthrough:
+                if response is not None:
+                    await _close_quietly(response)
+                raise
             except Exception as exc:  # noqa: BLE001 - no raw transport error reaches the caller
                 outcome = type(exc).__name__
                 error, sent, retryable = _transport_error(exc, method, url, attempt)
@@ -815,6 +823,11 @@ class BaseClient:
                     except _Unreadable as exc:
                         outcome = "InvalidBody"
                         error = APIConnectionError(str(exc), method=method, url=url, attempts=attempt)
+                    except ResponseValidationError as exc:
+                        # the server answered 2xx (a create may have been committed): the key
+                        # sent goes with the error so the caller can ask again under it
+                        exc.idempotency_key = idem
+                        raise
                 if error is None:
                     log_attempt(
                         method,
@@ -1212,9 +1225,15 @@ def _check_seconds(name: str, value: Any) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigurationError(f"{name} must be a number of seconds (or None), got {type(value).__name__}")
-    if not value > 0:  # also NaN
-        raise ConfigurationError(f"{name} must be positive (or None for no bound), got {value!r}")
-    return float(value)
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int too large for a float
+        seconds = math.inf
+    if not seconds > 0 or not math.isfinite(seconds):  # also NaN; inf overflows aiohttp's timers
+        raise ConfigurationError(
+            f"{name} must be positive and finite, in seconds (or None for no bound), got {value!r}"
+        )
+    return seconds
 
 
 def _check_size(value: Any) -> int | None:

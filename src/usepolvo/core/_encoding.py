@@ -126,11 +126,13 @@ def encode_path(template: str, names: Sequence[str], values: Sequence[Any], mult
     """
     path = template
     for name, value in zip(names, values, strict=True):
+        if isinstance(value, enum.Enum):  # str() of a str/int mixin enum is "Cls.MEMBER"
+            value = value.value
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise ConfigurationError(
                 f"path parameter {name!r} must be a string or an integer, got {type(value).__name__}"
             )
-        text = str(value)
+        text = str.__str__(value) if isinstance(value, str) else int.__repr__(value)
         placeholder = "{" + name + "}"
         spans = name in multi
         if not text and not (spans and path.endswith(placeholder)):

@@ -53,10 +53,14 @@ class ConfigurationError(PolvoError, ValueError):
 
 
 class ResponseValidationError(PolvoError, ValueError):
-    """A response body could not be turned into the type the spec declares."""
+    """A response body could not be turned into the type the spec declares.
+
+    ``idempotency_key`` is the key the request carried (``None`` when none was sent, or the
+    error came from reading a model outside a call)."""
 
     def __init__(self, message: str, *, path: str = "") -> None:
         self.path = path
+        self.idempotency_key: str | None = None
         super().__init__(f"{path}: {message}" if path else message)
 
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from ._client import BaseClient
 
-__all__ = ["Interceptor", "default_rate_limit_off", "interceptor"]
+__all__ = ["Interceptor", "default_rate_limit_off", "interceptor", "passthrough"]
 
 
 class Interceptor(Protocol):
@@ -33,6 +33,9 @@ class Interceptor(Protocol):
 
 
 interceptor: Interceptor | None = None
+#: exceptions the active mock raises on purpose (an unmatched request): they reach the caller
+#: as they are, not translated into ``APIConnectionError`` like a transport failure
+passthrough: tuple[type[BaseException], ...] = ()
 
 
 def default_rate_limit_off() -> bool:
