@@ -33,7 +33,10 @@ class GenerateClients(BuildHookInterface):  # type: ignore[misc]
             return  # the sdist ships the generator's inputs, not its output
         root = Path(self.root)
         _forget_generator()  # import this tree's generator, not one imported before
-        sys.path.insert(0, str(root))
+        # the generator reads runtime helpers (usepolvo.core._paging), so src/ is importable too
+        added = [str(root), str(root / "src")]
+        for entry in reversed(added):
+            sys.path.insert(0, entry)
         try:
             from generator._build import generate_all
             from generator._operations import GenerationError
@@ -49,7 +52,8 @@ class GenerateClients(BuildHookInterface):  # type: ignore[misc]
                     "each pin's `source` (specs/<provider>/<version>.toml)."
                 ) from None
         finally:
-            sys.path.remove(str(root))
+            for entry in added:
+                sys.path.remove(entry)
             _forget_generator()
         dropped = [r for r in reports if r.dropped]
         if dropped:
