@@ -14,11 +14,11 @@ from typing import Any
 
 import attrs
 import pytest
-
-from usepolvo.core import ResponseValidationError
 from usepolvo.github import GitHubClient
 from usepolvo.github.models import CodeSecurityConfiguration, FullRepository
 from usepolvo.stripe.models import Customer
+
+from usepolvo.core import ResponseValidationError
 
 GARBAGE_CUSTOMER: list[dict[str, Any]] = [
     {"id": None},
@@ -125,7 +125,11 @@ def test_lenient_reads_and_round_trips_exactly(cls: Any, body: dict[str, Any]) -
 
 
 def test_deeply_nested_garbage_is_read() -> None:
-    for body in ({"metadata": _deep(500)}, {"address": {"line1": _deep(500)}}, {"sources": {"data": [_deep(500)]}}):
+    for body in (
+        {"metadata": _deep(500)},
+        {"address": {"line1": _deep(500)}},
+        {"sources": {"data": [_deep(500)]}},
+    ):
         assert Customer.from_dict(body).to_dict() == body
 
 
@@ -222,7 +226,7 @@ def test_evolve_keeps_presence() -> None:
 class _Handler(BaseHTTPRequestHandler):
     body: bytes = b"{}"
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         data = type(self).body
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -280,3 +284,79 @@ async def test_lenient_then_strict_three_ways(
     async with GitHubClient(token="t", base_url=url, max_retries=0) as gh:
         with pytest.raises(ResponseValidationError, match=r"FullRepository\.\w+"):
             await gh.repos.get("o", "r")
+
+
+class _SSEHandler(BaseHTTPRequestHandler):
+    body: bytes = b""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        data = type(self).body
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+JUNK_SSE = (
+    b": a comment\n\n"
+    b'data: {"id": null, "choices": null, "created": "yesterday", "object": 5, "__class__": {}}\n\n'
+    b"event: ping\ndata: {}\n\n"
+    b'data: {"choices": [{"delta": {"content": null, "role": "alien", "extra": [1]}, "index": "0"}]}\n\n'
+    b"retry: abc\nid: \x00\n\n"
+    b'data: {"choices": [{"delta": {"content": "hi"}}], "fields_set": 1}\r\n\r\n'
+    b"data: [DONE]\n\n"
+)
+
+
+async def test_stream_with_junk_events_reads_to_done(monkeypatch: pytest.MonkeyPatch) -> None:
+    from usepolvo.openai import OpenAIClient
+
+    monkeypatch.delenv("POLVO_STRICT", raising=False)
+    handler = type("H", (_SSEHandler,), {"body": JUNK_SSE})
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        async with OpenAIClient(
+            api_key="k", base_url=f"http://127.0.0.1:{srv.server_address[1]}", max_retries=0
+        ) as ai:
+            stream = await ai.chat.create_chat_completion(
+                model="m", messages=[{"role": "user", "content": "x"}], stream=True
+            )
+            chunks = [c async for c in stream]
+        dicts = [c.to_dict() for c in chunks]
+        assert {"id": None, "choices": None, "created": "yesterday", "object": 5, "__class__": {}} in dicts
+        assert dicts[-1] == {"choices": [{"delta": {"content": "hi"}}], "fields_set": 1}
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(5)
+
+
+async def test_stream_with_junk_events_strict_names_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    from usepolvo.openai import OpenAIClient
+
+    monkeypatch.delenv("POLVO_STRICT", raising=False)
+    handler = type("H", (_SSEHandler,), {"body": JUNK_SSE})
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        async with OpenAIClient(
+            api_key="k", base_url=f"http://127.0.0.1:{srv.server_address[1]}", max_retries=0, strict=True
+        ) as ai:
+            stream = await ai.chat.create_chat_completion(
+                model="m", messages=[{"role": "user", "content": "x"}], stream=True
+            )
+            with pytest.raises(ResponseValidationError, match=r"CreateChatCompletionStreamResponse\.\w+"):
+                async for _ in stream:
+                    pass
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(5)

@@ -9,6 +9,9 @@ import json
 from typing import Any
 
 import pytest
+from usepolvo.github.webhooks import GitHubWebhooks
+from usepolvo.openai.webhooks import OpenAIWebhooks
+from usepolvo.stripe.webhooks import StripeWebhooks
 
 from usepolvo.core import (
     ConfigurationError,
@@ -20,9 +23,6 @@ from usepolvo.core import (
     WebhookTimestampError,
     WebhookVerificationError,
 )
-from usepolvo.github.webhooks import GitHubWebhooks
-from usepolvo.openai.webhooks import OpenAIWebhooks
-from usepolvo.stripe.webhooks import StripeWebhooks
 
 NOW = 1_700_000_000
 SSECRET = "whsec_stripe_topsecret_value"
@@ -69,10 +69,16 @@ V = ssig(NOW, BODY)
         ({"Stripe-Signature": " \t "}, MissingWebhookHeaderError),
         ({}, MissingWebhookHeaderError),
         ({"Stripe-Signature": f"t={NOW},v1={V}é"}, MalformedWebhookHeaderError),
-        ({"Stripe-Signature": "t=١٧٠٠٠٠٠٠٠٠,v1=" + V}, MalformedWebhookHeaderError),
+        (
+            {"Stripe-Signature": "t=\u0661\u0667\u0660\u0660\u0660\u0660\u0660\u0660\u0660\u0660,v1=" + V},
+            MalformedWebhookHeaderError,
+        ),
         ({"Stripe-Signature": f"t={NOW}.0,v1={V}"}, MalformedWebhookHeaderError),
         ({"Stripe-Signature": f"t=+{NOW},v1={ssig('+' + str(NOW), BODY)}"}, MalformedWebhookHeaderError),
-        ({"Stripe-Signature": f"t=1_700_000_000,v1={ssig('1_700_000_000', BODY)}"}, MalformedWebhookHeaderError),
+        (
+            {"Stripe-Signature": f"t=1_700_000_000,v1={ssig('1_700_000_000', BODY)}"},
+            MalformedWebhookHeaderError,
+        ),
         ({"Stripe-Signature": f"t=-1,v1={ssig(-1, BODY)}"}, MalformedWebhookHeaderError),
         ({"Stripe-Signature": f"t={10**400},v1={ssig(10**400, BODY)}"}, MalformedWebhookHeaderError),
         ({"Stripe-Signature": "t=1,v1=" + "a" * 2_000_000}, WebhookVerificationError),
@@ -139,7 +145,7 @@ def test_wrong_type_secret_is_a_configuration_error(secret: Any) -> None:
     ("body", "expected"),
     [
         (b"hello", WebhookPayloadError),
-        ("{\"a\": \"\xe9\"}".encode("latin-1"), WebhookPayloadError),
+        ('{"a": "\xe9"}'.encode("latin-1"), WebhookPayloadError),
         (b"", WebhookPayloadError),
         (b'{"a": NaN}', WebhookPayloadError),
         (b'{"a":"\\ud800"}', WebhookPayloadError),
@@ -149,7 +155,10 @@ def test_wrong_type_secret_is_a_configuration_error(secret: Any) -> None:
         (b'{"object":"event","type":"zzz.unknown","data":{"object":{"object":"zzz"}}}', None),
         (b'{"object":"event","type":"customer.created","data":null}', None),
         (b'{"object":"event","type":"customer.created","data":{"object":[1]}}', None),
-        (b'{"type":"customer.created","type":"x.y","object":"event","data":{"object":{"object":"customer"}}}', None),
+        (
+            b'{"type":"customer.created","type":"x.y","object":"event","data":{"object":{"object":"customer"}}}',
+            None,
+        ),
     ],
 )
 def test_stripe_hostile_bodies(body: bytes, expected: type | None) -> None:
@@ -249,5 +258,26 @@ def test_openai_bad_secret_format(secret: Any) -> None:
 
 
 def test_receivers_repr_hides_secret() -> None:
-    for hooks in (StripeWebhooks(secret=SSECRET), GitHubWebhooks(secret=GSECRET), OpenAIWebhooks(secret=OSECRET)):
+    for hooks in (
+        StripeWebhooks(secret=SSECRET),
+        GitHubWebhooks(secret=GSECRET),
+        OpenAIWebhooks(secret=OSECRET),
+    ):
         _no_secret(Exception(repr(hooks)))
+
+
+@pytest.mark.parametrize("body", [b"null", b"5", b"[]", b'"s"', b"true"])
+@pytest.mark.parametrize("event", ["ping", "push", "pull_request"])
+def test_github_known_event_with_non_object_body_is_generic(body: bytes, event: str) -> None:
+    # fixed: a known event's decoder handed a non-object body back as it was (None, 5, [] ...)
+    hooks = GitHubWebhooks(secret=GSECRET, replay_store=None)
+    result = hooks.unwrap(body, {"X-Hub-Signature-256": gsig(body), "X-GitHub-Event": event})
+    assert isinstance(result, UnknownWebhookEvent)
+    assert result.data == json.loads(body)
+
+
+@pytest.mark.parametrize("body", [b"null", b"[]", b"5"])
+def test_openai_non_object_body_is_generic(body: bytes) -> None:
+    hooks = OpenAIWebhooks(secret=OSECRET, replay_store=None)
+    result = hooks.unwrap(body, _oh(body=body), now=NOW)
+    assert isinstance(result, UnknownWebhookEvent)

@@ -608,6 +608,8 @@ class Webhooks:
         action = field if name else None
         if decoder is None:
             return UnknownWebhookEvent(kind, action, data)
+        if not isinstance(data, dict):  # a decoder would hand a non-object back as it is
+            return UnknownWebhookEvent(kind, action, data, "the body is not a JSON object")
         return _lenient(decoder, data, lambda reason: UnknownWebhookEvent(kind, action, data, reason))
 
 
