@@ -360,3 +360,43 @@ async def test_stream_with_junk_events_strict_names_the_field(monkeypatch: pytes
         srv.shutdown()
         srv.server_close()
         thread.join(5)
+
+
+_EVERY_MODEL_GARBAGE: list[dict[str, Any]] = [
+    {},
+    {"type": None, "object": None},
+    {"type": 5, "object": [], "id": {"x": None}},
+    {"type": "zzz", "object": "zzz", "data": [None, 1, "x", {}]},
+    {"type": {"nested": [1]}, "fields_set": None, "to_dict": 1, "__class__": "x", "extra_fields": [], "é": 1},
+]
+
+
+@pytest.mark.parametrize("provider", ["stripe", "github", "openai"])
+def test_every_model_reads_garbage_losslessly(provider: str) -> None:
+    import importlib
+
+    models = importlib.import_module(f"usepolvo.{provider}.models")
+    failures: list[str] = []
+    for name in dir(models):
+        cls = getattr(models, name)
+        if not (isinstance(cls, type) and attrs.has(cls) and hasattr(cls, "from_dict")):
+            continue
+        names = [f.name for f in attrs.fields(cls)][:50]
+        bodies = [
+            *_EVERY_MODEL_GARBAGE,
+            {key: [[{"x": None}]] for key in names},
+            dict.fromkeys(names, "not-a-thing"),
+            dict.fromkeys(names),
+        ]
+        for body in bodies:
+            try:
+                model = cls.from_dict(body)
+                dumped = json.dumps(model.to_dict(), sort_keys=True)
+                model.spec_mismatches()
+                pickle.loads(pickle.dumps(model))
+            except Exception as exc:  # noqa: BLE001 - collect every failure
+                failures.append(f"{name} {json.dumps(body)[:60]}: {type(exc).__name__}: {exc}")
+                continue
+            if dumped != json.dumps(body, sort_keys=True):
+                failures.append(f"{name} {json.dumps(body)[:60]}: round trip gave {dumped[:60]}")
+    assert not failures, failures[:10]
