@@ -169,7 +169,7 @@ class WebhookScheme:
                 "a plain HMAC signs the body only, so a timestamp header would prove nothing: "
                 "for a signed timestamp use scheme 'stripe' (t=...,v1=...) or 'standard' with header overrides"
             )
-        if float(values.get("tolerance", 300.0)) < 0:
+        if not float(values.get("tolerance", 300.0)) >= 0:  # NaN too
             raise ConfigurationError("webhook tolerance must be >= 0 seconds (0 turns the check off)")
         if values.get("algorithm", "sha256") not in hashlib.algorithms_guaranteed:
             raise ConfigurationError(f"unknown webhook HMAC algorithm {values['algorithm']!r}")
@@ -209,13 +209,27 @@ def _require(headers: dict[str, str], name: str) -> str:
     return value.strip()
 
 
+def _check_tolerance(value: float) -> float:
+    """A tolerance in seconds: a number >= 0 (``nan`` would silently turn the check off)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ConfigurationError("tolerance must be a number >= 0 seconds (0 turns the timestamp check off)")
+    return value
+
+
 def _secrets(secret: WebhookSecret | None, scheme: WebhookScheme) -> list[str | bytes]:
     if secret is None and scheme.secret_env:
         secret = os.environ.get(scheme.secret_env) or None
     if secret is None:
         where = f" or set {scheme.secret_env}" if scheme.secret_env else ""
         raise ConfigurationError(f"no webhook signing secret: pass secret=...{where}")
-    items: list[Any] = [secret] if isinstance(secret, (str, bytes)) else list(secret)
+    if isinstance(secret, (str, bytes)):
+        items: list[Any] = [secret]
+    elif isinstance(secret, Sequence):
+        items = list(secret)
+    else:  # a dict would give its keys, an int a TypeError: say what is expected instead
+        raise ConfigurationError(
+            f"a webhook secret is a string, bytes or a list of them, not a {type(secret).__name__}"
+        )
     if not items or any(not isinstance(s, (str, bytes)) or not s for s in items):
         raise ConfigurationError("webhook secrets must be non-empty strings (or bytes)")
     return items
@@ -355,7 +369,7 @@ def verify_webhook(
             "or the secret is not this endpoint's signing secret",
             header=scheme.signature_header,
         )
-    limit = scheme.tolerance if tolerance is None else tolerance
+    limit = scheme.tolerance if tolerance is None else _check_tolerance(tolerance)
     if signed.timestamp is not None and limit:
         current = time.time() if now is None else now
         age = current - signed.timestamp
@@ -503,8 +517,8 @@ class Webhooks:
             raise TypeError(f"{type(self).__name__} is a base class: use a provider's (e.g. StripeWebhooks)")
         self._client = client
         self.__secret = secret
-        if tolerance is not None and tolerance < 0:
-            raise ConfigurationError("tolerance must be >= 0 seconds (0 turns the timestamp check off)")
+        if tolerance is not None:
+            _check_tolerance(tolerance)
         self.tolerance = self.scheme.tolerance if tolerance is None else tolerance
         self._clock = clock or time.time
         self._replays: ReplayStore | None = MemoryReplayStore() if replay_store == "memory" else replay_store
@@ -594,6 +608,8 @@ class Webhooks:
         action = field if name else None
         if decoder is None:
             return UnknownWebhookEvent(kind, action, data)
+        if not isinstance(data, dict):  # a decoder would hand a non-object back as it is
+            return UnknownWebhookEvent(kind, action, data, "the body is not a JSON object")
         return _lenient(decoder, data, lambda reason: UnknownWebhookEvent(kind, action, data, reason))
 
 
