@@ -68,6 +68,8 @@ class Page(Generic[T]):
         """Fetch the following page, or ``None`` when this is the last one."""
         if not self.has_more or self._next is None:
             return None
+        if isinstance(self._next, str):  # checked when followed: this page itself stays readable
+            _same_origin(self._next, self.response)
         return await self._paginator._fetch(self._next)
 
     def __iter__(self) -> Iterator[T]:
@@ -217,7 +219,7 @@ def _next_request(
     kind = style.kind
     if kind == "link":
         url: str | None = response.links.get("next", {}).get("url")
-        return _same_origin(url, response) if url else None
+        return url or None
     if style.has_more and not field_path(raw, style.has_more):
         return None
     if kind == "next_url":
@@ -226,7 +228,7 @@ def _next_request(
             return None
         from urllib.parse import urljoin
 
-        return _same_origin(urljoin(str(response.url), target), response)
+        return urljoin(str(response.url), target)
     if isinstance(previous, str):  # a URL-walked list has no query to build on
         return None
     query: dict[str, Any] = dict(previous)
