@@ -361,7 +361,10 @@ class ModuleCode:
         for i, (values, name) in enumerate(consts):
             if any(other == values for j, (other, _) in enumerate(consts) if j != i):
                 break  # several variants share these values: ``pick`` decides
-            cond = " and ".join(f"v.get({k!r}) == {val!r}" for k, val in sorted(values.items()))
+            cond = " and ".join(
+                f"v.get({k!r}) {'is' if val is None or isinstance(val, bool) else '=='} {val!r}"
+                for k, val in sorted(values.items())
+            )
             out.append(f"        if {cond}:")
             out.append(f"            return _m.{name}.from_dict(v)")
         classes = "(" + "".join(f"_m.{m.name}, " for m in models) + ")"
