@@ -35,12 +35,12 @@ test: generate
 		--ignore=tests/test_lenient.py --ignore=tests/test_response_types.py \
 		--ignore=tests/test_redis_processes.py
 
-# generated/ is checked with generated/ruff.toml, the settings the generator applies to it
+# generated/ is checked with generator/ruff_generated.toml, the settings the generator applies to it
 lint: generate
 	$(BIN)/ruff check src generator tests examples hatch_build.py
 	$(BIN)/ruff format --check src generator tests examples hatch_build.py
-	$(BIN)/ruff check generated/usepolvo
-	$(BIN)/ruff format --check generated/usepolvo
+	$(BIN)/ruff check --config generator/ruff_generated.toml generated/usepolvo
+	$(BIN)/ruff format --check --config generator/ruff_generated.toml generated/usepolvo
 
 # Markdown API reference per provider and pinned version → docs/api/ (git-ignored: it quotes the specs)
 docs: venv

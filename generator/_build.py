@@ -39,7 +39,7 @@ from ._webhooks import build_webhooks, render_provider_webhooks, render_webhooks
 __all__ = ["GENERATED", "Report", "build_provider", "generate_all"]
 
 GENERATED = ROOT / "generated"
-RUFF_CONFIG = GENERATED / "ruff.toml"
+RUFF_CONFIG = ROOT / "generator" / "ruff_generated.toml"
 
 
 @attrs.define
@@ -207,7 +207,7 @@ def _format(folder: Path) -> None:
         print("note: ruff not found, generated code left unformatted", file=sys.stderr)
         return
     # like openapi-python-client: lint-fix (unused imports, import order, union order), then
-    # format, with generated/ruff.toml — the settings `make lint` checks generated/ with
+    # format, with generator/ruff_generated.toml — the settings `make lint` checks generated/ with
     config = ["--config", str(RUFF_CONFIG), "--no-cache"]
     for step in (["check", "--fix-only", "--exit-zero", "--quiet"], ["format"]):
         done = subprocess.run(
