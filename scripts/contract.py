@@ -218,46 +218,12 @@ async def run_prism(spec: Spec, port: int) -> PrismReport:
             outcome = PrismOutcome(f"{op.method} {op.path} ({'.'.join(chain)}.{op.name})")
             report.outcomes.append(outcome)
             args, kwargs, _ = _arguments(spec, op, 0, 0)
-            target: Any = client
-            for attr in chain:
-                target = getattr(target, attr)
-            seen.clear()
             outcome.exercised = True
-            error: BaseException | None = None
-            ok = False
-            try:
-                result = getattr(target, op.name)(*args, **kwargs)
-                if op.paging is not None:
-                    value: Any = (await result).data
-                    ok = all(conforms(v, op.paging.item, models) for v in value)
-                else:
-                    value = await result
-                    r = _success(op)
-                    ok = r is None or r.kind != "json" or conforms(value, r.ty, models)
-                    if hasattr(value, "__aiter__"):
-                        [e async for e in value]
-            except Exception as exc:  # noqa: BLE001 - classified below
-                error = exc
-            if error is not None and (_only_invented_fields(error) or _prism_flagged_its_answer(error, seen)):
-                outcome.invented_fields = True
-                target = lenient
-                for attr in chain:
-                    target = getattr(target, attr)
-                seen.clear()
-                error = None
-                try:
-                    result = getattr(target, op.name)(*args, **kwargs)
-                    if op.paging is not None:
-                        value = (await result).data
-                        ok = all(conforms(v, op.paging.item, models) for v in value)
-                    else:
-                        value = await result
-                        r = _success(op)
-                        ok = r is None or r.kind != "json" or conforms(value, r.ty, models)
-                        if hasattr(value, "__aiter__"):
-                            [e async for e in value]
-                except Exception as exc:  # noqa: BLE001 - classified below
-                    error = exc
+            ok, error = await _call(client, chain, op, args, kwargs, seen, models)
+            invented = error is not None and _only_invented_fields(error)
+            if invented or (error is not None and _prism_flagged_its_answer(error, seen)):
+                outcome.invented_fields = invented
+                ok, error = await _call(lenient, chain, op, args, kwargs, seen, models)
             request_v: list[str] = []
             response_v: list[str] = []
             for resp in seen:
@@ -294,6 +260,28 @@ async def run_prism(spec: Spec, port: int) -> PrismReport:
         await lenient.aclose()
         await http.aclose()
     return report
+
+
+async def _call(
+    root: Any, chain: tuple[str, ...], op: Any, args: Any, kwargs: Any, seen: list[Any], models: Any
+) -> tuple[bool, BaseException | None]:
+    """Send ``op`` through ``root`` (the strict or the lenient client): (conforms, error)."""
+    target: Any = root
+    for attr in chain:
+        target = getattr(target, attr)
+    seen.clear()
+    try:
+        result = getattr(target, op.name)(*args, **kwargs)
+        if op.paging is not None:
+            page = (await result).data
+            return all(conforms(v, op.paging.item, models) for v in page), None
+        value = await result
+        r = _success(op)
+        if hasattr(value, "__aiter__"):
+            [e async for e in value]
+        return r is None or r.kind != "json" or conforms(value, r.ty, models), None
+    except Exception as exc:  # noqa: BLE001 - classified by the caller
+        return False, exc
 
 
 def _prism_flagged_its_answer(error: BaseException, seen: list[Any]) -> bool:
