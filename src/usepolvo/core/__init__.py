@@ -31,6 +31,7 @@ from ._types import NOT_GIVEN, NotGiven
 if _typing.TYPE_CHECKING:
     from ._auth import Auth, GitHubAppAuth, TokenAuth
     from ._client import BaseClient, ClientOptions, RequestOptions
+    from ._hooks import RequestEvent, RequestHook, ResponseEvent, ResponseHook
     from ._limiter_base import LimiterProtocol, LimiterUnavailableError
     from ._limits import Limiter
     from ._models import (
@@ -50,6 +51,7 @@ if _typing.TYPE_CHECKING:
     from ._multipart import FileTypes
     from ._pagination import AsyncPaginator, Page, PaginationLoopError
     from ._ratelimit import RateLimitInfo
+    from ._raw_response import APIResponse
     from ._redis_limiter import RedisLimiter
     from ._retry import RetryPolicy
     from ._streaming import AsyncStream
@@ -81,6 +83,7 @@ __all__ = [
     "UNSET",
     "APIConnectionError",
     "APIError",
+    "APIResponse",
     "APIStatusError",
     "APITimeoutError",
     "ApiVersionWarning",
@@ -112,7 +115,11 @@ __all__ = [
     "RateLimitError",
     "RateLimitInfo",
     "RedisLimiter",
+    "RequestEvent",
+    "RequestHook",
     "RequestOptions",
+    "ResponseEvent",
+    "ResponseHook",
     "ResponseSpec",
     "ResponseTooLargeError",
     "ResponseValidationError",
@@ -155,6 +162,11 @@ __all__ = [
 # Everything else loads on first use (PEP 562): importing a client must stay cheap, and the
 # client, pagination, streaming and auth machinery pull in asyncio, httpx glue and more.
 _LAZY: dict[str, str] = {
+    "APIResponse": "._raw_response",
+    "RequestEvent": "._hooks",
+    "RequestHook": "._hooks",
+    "ResponseEvent": "._hooks",
+    "ResponseHook": "._hooks",
     "ApiVersionWarning": "._warnings",
     "AsyncPaginator": "._pagination",
     "AsyncStream": "._streaming",

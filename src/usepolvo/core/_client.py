@@ -14,13 +14,14 @@ import math
 import os
 import sys
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypedDict, TypeVar
 from urllib.parse import urlencode
 
 from . import _testhooks
 from ._body import ACCEPT_ENCODING, BadEncoding, read_body
+from ._capture import CAPTURE, observe
 from ._config import ProviderConfig
 from ._encoding import encode_form, encode_path, encode_query, to_jsonable
 from ._errors import (
@@ -60,8 +61,10 @@ if TYPE_CHECKING:
     import httpx
 
     from ._auth import Auth
+    from ._hooks import Hooks, RequestHook, ResponseHook
     from ._pagination import AsyncPaginator
     from ._ratelimit import RateLimitInfo
+    from ._raw_response import APIResponse
 else:
     asyncio = lazy_module("asyncio", globals())
     uuid = lazy_module("uuid", globals())
@@ -69,6 +72,7 @@ else:
 __all__ = ["BaseClient", "ClientOptions", "RequestOptions"]
 
 _P = ParamSpec("_P")
+_T = TypeVar("_T")
 _Self = TypeVar("_Self", bound="BaseClient")
 #: the client whose next request, in this task, is sent by ``redirect_url`` (not followed)
 _REDIRECT_ONLY: ContextVar[BaseClient | None] = ContextVar("polvo_redirect_only", default=None)
@@ -121,6 +125,8 @@ class ClientOptions(TypedDict, total=False):
     auth: Auth | None
     transport: str | None
     strict: bool | None
+    on_request: Sequence[RequestHook] | None
+    on_response: Sequence[ResponseHook] | None
 
 
 class BaseClient:
@@ -182,6 +188,8 @@ class BaseClient:
         transport: str | None = None,
         provider_options: Mapping[str, str | None] | None = None,
         strict: bool | None = None,
+        on_request: Sequence[RequestHook] | None = None,
+        on_response: Sequence[ResponseHook] | None = None,
     ) -> None:
         cfg = self._config
         options = provider_options or {}
@@ -251,6 +259,12 @@ class BaseClient:
         self._user_timeouts: dict[str, float | None] | None = None
         if http_client is not None and _default_timeout(http_client):
             self._user_timeouts = self._timeout_ext(None)  # the SDK's, not httpx's 5 s
+        #: the on_request/on_response hooks (see ``_hooks``), ``None`` when there are none
+        self._hooks: Hooks | None = None
+        if on_request is not None or on_response is not None:
+            from ._hooks import make_hooks
+
+            self._hooks = make_hooks(cfg.name, on_request, on_response)
 
     def _make_limiter(
         self,
@@ -553,6 +567,18 @@ class BaseClient:
             return await self._location(op, request)
         return await self._exchange(op, request, request_options, parse=True)
 
+    async def with_raw_response(self, call: Awaitable[_T], /) -> APIResponse[_T]:
+        """A call's result with the response it was read from: status, headers, request id,
+        timings, attempts (see :class:`~usepolvo.core.APIResponse`).
+
+        ``resp = await client.with_raw_response(client.customers.retrieve_customer("cus_1"))``;
+        ``resp.parsed`` is what awaiting the call alone returns, typed the same. Pass the call
+        itself, not awaited: any operation, a list call (its first page), a download, a stream.
+        """
+        from ._raw_response import with_raw_response
+
+        return await with_raw_response(call)
+
     async def redirect_url(
         self, call: Callable[_P, Awaitable[Any]], /, *args: _P.args, **kwargs: _P.kwargs
     ) -> str:
@@ -708,8 +734,10 @@ class BaseClient:
         if per is not None:
             per += connect or 0.0
         loop = asyncio.get_running_loop()
-        deadline = None if total is None else loop.time() + total
+        started = loop.time()
+        deadline = None if total is None else started + total
         cfg = self._config
+        hooks = self._hooks
         idem = request.headers.get(cfg.idempotency_header) if cfg.idempotency_header else None
         method = request.method
         url = _safe_url(request)
@@ -744,7 +772,10 @@ class BaseClient:
                     late = True
                 if late:
                     raise _total_error(total, method, url, attempt - 1, idem)
-            bound = deadline if per is None else loop.time() + per
+            if hooks is not None and hooks.on_request:  # one that raises: nothing sent, slot back
+                await hooks.request(op.name, method, url, attempt, attempts, idem, limiter, grant)
+            sent_at = loop.time()
+            bound = deadline if per is None else sent_at + per
             if deadline is not None and bound is not None and deadline < bound:
                 bound = deadline
             try:
@@ -808,6 +839,7 @@ class BaseClient:
                 # on the safe side.
                 limiter.mark_sent(grant)
                 limiter.release()
+            took = loop.time() - sent_at
             if error is not None:
                 if response is not None:
                     await _close_quietly(response)
@@ -827,6 +859,8 @@ class BaseClient:
                         # the server answered 2xx (a create may have been committed): the key
                         # sent goes with the error so the caller can ask again under it
                         exc.idempotency_key = idem
+                        if hooks is not None and hooks.on_response:
+                            await observe(self, op, url, attempt, attempts, idem, response, took, None, exc)
                         raise
                 if error is None:
                     log_attempt(
@@ -838,7 +872,13 @@ class BaseClient:
                         None,
                         final=True,
                         secret=self._api_key,
+                        elapsed=took,
+                        request_id=response.headers.get(cfg.request_id_header),
                     )
+                    if hooks is not None or CAPTURE.get() is not None:  # with_raw_response, hooks
+                        await observe(
+                            self, op, url, attempt, attempts, idem, response, took, None, None, started
+                        )
                     return result
             else:
                 assert response is not None
@@ -872,7 +912,11 @@ class BaseClient:
                 None if final else wait,
                 final=final,
                 secret=self._api_key,
+                elapsed=took,
+                request_id=None if response is None else response.headers.get(cfg.request_id_header),
             )
+            if hooks is not None and hooks.on_response:
+                await observe(self, op, url, attempt, attempts, idem, response, took, wait, error)
             if final:
                 error.idempotency_key = idem
                 raise error

@@ -1,12 +1,13 @@
 """Logging through ``logging.getLogger("usepolvo")`` and the redaction of secrets.
 
-Every attempt of every call logs one DEBUG line::
+Every attempt of every call logs one DEBUG line, with the attempt's latency (sending to the
+whole body read) and the provider's request id when the server sent one::
 
-    POST /v1/customers -> 503 (attempt 1/3, retry in 0.41s)
-    POST /v1/customers -> 200 (attempt 2/3)
+    POST /v1/customers -> 503 in 12.4ms (attempt 1/3, retry in 0.41s)
+    POST /v1/customers -> 200 in 8.1ms, request id req_abc (attempt 2/3)
 
 with the same facts as record attributes (``method``, ``path``, ``status``, ``attempt``,
-``wait``) for structured handlers. Only the path is logged, never the query string, the
+``wait``, ``elapsed_ms``, ``request_id``) for structured handlers. Only the path is logged, never the query string, the
 headers or the body. :func:`redact` masks credentials in any text that reaches a log line
 or an exception message: the client's own key, and anything shaped like a Stripe, GitHub
 or OpenAI key or an ``Authorization`` value.
@@ -81,6 +82,8 @@ def log_attempt(
     *,
     final: bool = False,
     secret: str | None = None,
+    elapsed: float | None = None,
+    request_id: str | None = None,
 ) -> None:
     """One DEBUG line for one attempt: what was sent, what came back, what happens next."""
     log = logger()
@@ -92,11 +95,17 @@ def log_attempt(
         then = ", giving up"
     else:
         then = ""
+    ms = None if elapsed is None else round(elapsed * 1000, 1)
+    took = "" if ms is None else f" in {ms:.1f}ms"
+    if request_id is not None:
+        request_id = redact(request_id[:200], secret)  # a server's header: bounded, never a key
+        took += f", request id {request_id}"
     log.debug(
-        "%s %s -> %s (attempt %d/%d%s)",
+        "%s %s -> %s%s (attempt %d/%d%s)",
         method,
         redact(path, secret),
         status,
+        took,
         attempt,
         attempts,
         then,
@@ -106,6 +115,8 @@ def log_attempt(
             "status": status,
             "attempt": attempt,
             "wait": wait,
+            "elapsed_ms": ms,
+            "request_id": request_id,
         },
     )
 
