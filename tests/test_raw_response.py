@@ -89,7 +89,7 @@ async def test_a_list_call_gives_its_first_page_or_page_n(stripe_server: StripeS
     assert first.parsed.has_more and first.operation == "list_customers"
     assert first.request_id == first.parsed.response.headers["request-id"]
     # page=3 walks three requests: the response is the one page 3 was read from
-    assert [c.id for c in third.parsed.data][0] == "cus_00021"
+    assert third.parsed.data[0].id == "cus_00021"
     assert third.request_id == third.parsed.response.headers["request-id"]
     assert third.request_id != first.request_id
 
