@@ -7,6 +7,7 @@ suite runs on both transports (``POLVO_TRANSPORT=aiohttp`` for the second run).
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import subprocess
 import sys
@@ -246,7 +247,7 @@ TYPED = textwrap.dedent(
 
     from typing import assert_type
 
-    from usepolvo.core import APIResponse, AsyncStream, Page
+    from usepolvo.core import APIResponse, AsyncStream, Page, RequestEvent, ResponseEvent
     from usepolvo.github import GitHubClient
     from usepolvo.github.models import FullRepository, Issue
     from usepolvo.openai import OpenAIClient
@@ -280,22 +281,61 @@ TYPED = textwrap.dedent(
         seconds: float = chat.elapsed + chat.total_elapsed
         attempts: int = stream.attempts
         print(status, request_id, seconds, attempts)
+
+
+    def sync_hook(event: RequestEvent) -> None:
+        print(event.url, event.attempt, event.idempotency_key)
+
+
+    async def async_hook(event: ResponseEvent) -> None:
+        print(event.status_code, event.request_id, event.elapsed, event.will_retry, event.error)
+
+
+    def hooked() -> StripeClient:
+        return StripeClient(api_key="sk_test_x", on_request=[sync_hook], on_response=[async_hook, print])
+    """
+)
+
+#: a response hook given as a request hook: mypy must say so
+BAD = textwrap.dedent(
+    """
+    from __future__ import annotations
+
+    from usepolvo.core import ResponseEvent
+    from usepolvo.stripe import StripeClient
+
+
+    def on_response(event: ResponseEvent) -> None:
+        print(event.status_code)
+
+
+    client = StripeClient(api_key="sk_test_x", on_request=[on_response])
     """
 )
 
 
-def test_parsed_is_typed_under_mypy_strict(tmp_path: Path) -> None:
-    program = tmp_path / "raw_typed.py"
+@pytest.mark.skipif(
+    os.environ.get("POLVO_TRANSPORT") == "aiohttp",
+    reason="typing does not depend on the transport: checked in the default (httpx) run",
+)
+def test_parsed_and_hooks_are_typed_under_mypy_strict(tmp_path: Path) -> None:
+    program, bad = tmp_path / "raw_typed.py", tmp_path / "bad_hooks.py"
     program.write_text(TYPED)
+    bad.write_text(BAD)
     proc = subprocess.run(
-        [str(BIN / "mypy"), str(program)],  # the project's settings (strict = true)
+        [str(BIN / "mypy"), str(program), str(bad)],  # the project's settings (strict = true)
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=900,
     )
     out = proc.stdout + proc.stderr
-    assert "error:" not in out, out[-3000:]
+    lines = out.splitlines()
+    assert [line for line in lines if "raw_typed.py" in line and "Revealed type is" not in line] == [], out[
+        -3000:
+    ]
+    errors = [line for line in out.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "bad_hooks.py:12:" in errors[0] and "RequestEvent" in errors[0], out[-3000:]
     revealed = [
         line.split("Revealed type is ", 1)[1] for line in out.splitlines() if "Revealed type is" in line
     ]

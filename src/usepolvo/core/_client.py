@@ -873,7 +873,8 @@ class BaseClient:
                         final=True,
                         secret=self._api_key,
                         elapsed=took,
-                        request_id=response.headers.get(cfg.request_id_header),
+                        headers=response.headers,
+                        request_id_header=cfg.request_id_header,
                     )
                     if hooks is not None or CAPTURE.get() is not None:  # with_raw_response, hooks
                         await observe(
@@ -913,7 +914,8 @@ class BaseClient:
                 final=final,
                 secret=self._api_key,
                 elapsed=took,
-                request_id=None if response is None else response.headers.get(cfg.request_id_header),
+                headers=None if response is None else response.headers,
+                request_id_header=cfg.request_id_header,
             )
             if hooks is not None and hooks.on_response:
                 await observe(self, op, url, attempt, attempts, idem, response, took, wait, error)

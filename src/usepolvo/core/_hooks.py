@@ -16,6 +16,11 @@ A hook that raises stops the call: its exception reaches the caller as it is, in
 the call's result or error, and no further attempt is made. From ``on_request`` the attempt
 is not sent. Hooks run inline in the call's task, in the order given; keep them quick (a slow
 hook delays the call; its time counts against ``total_timeout`` from the next attempt on).
+
+Hooks see what goes through the attempt loop: every operation, each page of a list, a
+:class:`~usepolvo.core.GitHubAppAuth` token exchange (``create_installation_access_token``).
+Not reported: the one unfollowed request of ``redirect_url()`` and the token fetch of an
+OAuth2 client-credentials scheme, which are not operations of the API.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ or OpenAI key or an ``Authorization`` value.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ._lazy import lazy_module
@@ -83,9 +84,13 @@ def log_attempt(
     final: bool = False,
     secret: str | None = None,
     elapsed: float | None = None,
-    request_id: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    request_id_header: str | None = None,
 ) -> None:
-    """One DEBUG line for one attempt: what was sent, what came back, what happens next."""
+    """One DEBUG line for one attempt: what was sent, what came back, what happens next.
+
+    ``headers`` (of the answer, if any) are read for ``request_id_header`` only when the line
+    is logged: the lookup costs more than the rest of a disabled call."""
     log = logger()
     if not log.isEnabledFor(logging.DEBUG):
         return
@@ -97,6 +102,7 @@ def log_attempt(
         then = ""
     ms = None if elapsed is None else round(elapsed * 1000, 1)
     took = "" if ms is None else f" in {ms:.1f}ms"
+    request_id = headers.get(request_id_header) if headers is not None and request_id_header else None
     if request_id is not None:
         request_id = redact(request_id[:200], secret)  # a server's header: bounded, never a key
         took += f", request id {request_id}"
