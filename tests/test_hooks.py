@@ -281,3 +281,27 @@ async def test_the_debug_line_has_latency_and_request_id(caplog: pytest.LogCaptu
         r"GET /v1/customers/cus_1 -> 200 in \d+\.\dms, request id req_ok \(attempt 2/3\)", second
     )
     assert lines[1].request_id == "req_ok" and lines[1].elapsed_ms >= 0  # type: ignore[attr-defined]
+
+
+async def test_unreadable_bodies_and_timeouts_are_attempts_too(server: FaultServer) -> None:
+    seen: list[ResponseEvent] = []
+    async with StripeClient(
+        api_key=KEY,
+        base_url=server.url,
+        max_retries=FAST_RETRIES,
+        rate_limit=None,
+        timeout=0.3,
+        connect_timeout=0.3,
+        on_response=[seen.append],
+    ) as stripe:
+        server.script("corrupt", "truncate")  # a 200 that is not JSON, then one cut short
+        created = await stripe.with_raw_response(stripe.customers.create_customer(email="c@example.com"))
+        server.script("stall", None)
+        await stripe.customers.list_customers()
+    assert created.attempts == 3
+    corrupt, truncated, ok, stalled, listed = seen
+    for event in (corrupt, truncated):  # the head came (200), the body could not be read
+        assert event.status_code == 200 and isinstance(event.error, APIConnectionError) and event.will_retry
+    assert ok.is_success and ok.attempt == 3
+    assert stalled.status_code is None and stalled.error is not None and stalled.will_retry
+    assert stalled.elapsed >= 0.3 and listed.is_success

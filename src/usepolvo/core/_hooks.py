@@ -16,6 +16,8 @@ A hook that raises stops the call: its exception reaches the caller as it is, in
 the call's result or error, and no further attempt is made. From ``on_request`` the attempt
 is not sent. Hooks run inline in the call's task, in the order given; keep them quick (a slow
 hook delays the call; its time counts against ``total_timeout`` from the next attempt on).
+``on_request`` runs while the attempt holds its place at the client's limiter: a hook must
+not wait for other calls of the same client (with every slot taken, they would never start).
 
 Hooks see what goes through the attempt loop: every operation, each page of a list, a
 :class:`~usepolvo.core.GitHubAppAuth` token exchange (``create_installation_access_token``).
@@ -61,7 +63,7 @@ class RequestEvent:
     idempotency_key: str | None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True, eq=False)
 class ResponseEvent:
     """One attempt over: what came back and what happens next.
 

@@ -31,7 +31,7 @@ __all__ = ["APIResponse", "with_raw_response"]
 T = TypeVar("T")
 
 
-@dataclasses.dataclass(frozen=True, slots=True, repr=False)
+@dataclasses.dataclass(frozen=True, slots=True, repr=False, eq=False)
 class APIResponse(Generic[T]):
     """A call's parsed result with the HTTP response it came from.
 
