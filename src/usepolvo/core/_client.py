@@ -161,6 +161,10 @@ class BaseClient:
     ``usepolvo[aiohttp]`` extra) sends through aiohttp behind the same httpx interface —
     same API, errors and features, a fraction of the CPU per request.
 
+    Observing: ``on_request=`` / ``on_response=`` take hooks (sync or async callables) called
+    with a frozen event for every attempt, retries included (see ``usepolvo.core._hooks``);
+    :meth:`with_raw_response` gives a call's status, headers and request id with its result.
+
     Responses are read leniently (what the API sends, even where it departs from the spec);
     ``strict=True`` (or ``POLVO_STRICT=1``; per call ``request_options={"strict": True}``)
     raises :class:`~usepolvo.core.ResponseValidationError` naming the first field that does
