@@ -50,6 +50,7 @@ PROCESS_RUNS = int(os.environ.get("BENCH_PROCESS_RUNS", "5"))
 GENERATE = os.environ.get("BENCH_GENERATE", "1") != "0"
 KEY = "sk_live_bench"
 PROVIDERS = ("stripe", "github", "openai")
+TIMES = "\u00d7"  # the ratio sign in the table
 Fn = Callable[[], Awaitable[object]]
 
 
@@ -104,7 +105,6 @@ def _med(xs: list[float]) -> float:
 
 async def _wire(base: str) -> tuple[list[Figure], dict[str, Any]]:
     import httpx
-
     from usepolvo.github import GitHubClient
     from usepolvo.openai import OpenAIClient
     from usepolvo.stripe import StripeClient
@@ -406,14 +406,14 @@ def _print(figures: list[Figure]) -> None:
                 cells.append(f"{'':>13}")
                 continue
             mark = {True: " ✓", False: " ✗", None: "  "}[cell["ok"]]
-            unit = "×" if fig.unit == "x" else fig.unit
+            unit = TIMES if fig.unit == "x" else fig.unit
             cells.append(
                 f"{cell['value']:>9.2f}{unit:<2}{mark}"
-                if unit == "×"
+                if unit == TIMES
                 else f"{cell['value']:>8.1f}{unit:<3}{mark}"
             )
         target = fig.target.replace("<=", "≤ ").replace(">=", "≥ ") if fig.target else ""
-        unit = "×" if fig.unit == "x" else fig.unit
+        unit = TIMES if fig.unit == "x" else fig.unit
         print(f"{fig.name:<44}" + "".join(cells) + f"{target + (unit if target else ''):>10}")
 
 

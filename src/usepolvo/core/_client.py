@@ -530,7 +530,9 @@ class BaseClient:
 
             request = build(http, op.method, url, hdrs, content)
         if request is None:
-            request = http.build_request(op.method, url, headers=hdrs or None, content=content, data=data, files=files)
+            request = http.build_request(
+                op.method, url, headers=hdrs or None, content=content, data=data, files=files
+            )
         if request_options and ("timeout" in request_options or "connect_timeout" in request_options):
             request.extensions["timeout"] = self._timeout_ext(request_options)
         elif self._user_timeouts is not None:
@@ -722,7 +724,8 @@ class BaseClient:
         http = self._client()
         direct = None  # the aiohttp fast path sends without AsyncClient.send (see _wire)
         if self.transport == "aiohttp" and self._owns_http:
-            from ._wire import direct_transport, send as direct_send
+            from ._wire import direct_transport
+            from ._wire import send as direct_send
 
             direct = direct_transport(http)
         limiter = self.limiter

@@ -66,7 +66,9 @@ async def send(http: httpx.AsyncClient, transport: Any, request: httpx.Request) 
             raise
 
 
-def build(http: httpx.AsyncClient, method: str, url: str, headers: dict[str, str], content: bytes | None) -> Any:
+def build(
+    http: httpx.AsyncClient, method: str, url: str, headers: dict[str, str], content: bytes | None
+) -> Any:
     """``http.build_request(method, url, headers=headers, content=content)`` for a pool the SDK
     built (no base URL, params or auth), or ``None`` where that shortcut would differ (the pool
     holds cookies). The same request, built without httpx's URL/header/cookie merging."""
