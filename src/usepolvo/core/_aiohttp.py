@@ -148,7 +148,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             headers=list(response.raw_headers),
             stream=_Body(response),
             request=request,
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()},
+            extensions={
+                "http_version": b"HTTP/1.1",
+                "reason_phrase": (response.reason or "").encode(),
+                # read from aiohttp's C multidict: spares the direct send an httpx header scan
+                "usepolvo.set_cookie": "Set-Cookie" in response.headers,
+            },
         )
 
     async def aclose(self) -> None:

@@ -51,7 +51,7 @@ async def send(http: httpx.AsyncClient, transport: Any, request: httpx.Request) 
             await hook(request)
         response: httpx.Response = await transport.handle_async_request(request)
         response.request = request
-        if "set-cookie" in response.headers:
+        if response.extensions.get("usepolvo.set_cookie", True):
             http.cookies.extract_cookies(response)
         try:
             for hook in hooks["response"]:
