@@ -198,6 +198,28 @@ async def _wire(base: str) -> tuple[list[Figure], dict[str, Any]]:
         if session is not None:
             measures[f"rawaio_get/{p}"] = (raw_aio_get(get_path), N_GET, 1)
             measures[f"rawaio_list/{p}"] = (raw_aio_list(list_path), N_LIST, 100)
+    try:  # the httpx-aiohttp package, for comparison with our transport (not a dependency)
+        import httpx_aiohttp  # type: ignore[import-not-found]
+    except ImportError:
+        httpx_aiohttp = None
+    if httpx_aiohttp is not None:
+        from usepolvo.core._aiohttp import AiohttpTransport
+
+        pkg = httpx.AsyncClient(transport=httpx_aiohttp.AiohttpTransport())
+        ours = httpx.AsyncClient(transport=AiohttpTransport())
+        extra_pools = [pkg, ours]
+
+        def via(pool: httpx.AsyncClient, path: str) -> Fn:
+            async def fn() -> object:
+                return (await pool.get(base + path)).json()
+
+            return fn
+
+        for p in PROVIDERS:
+            measures[f"pkg_get/{p}"] = (via(pkg, TARGETS[p][1]), N_GET, 1)
+            measures[f"ours_get/{p}"] = (via(ours, TARGETS[p][1]), N_GET, 1)
+    else:
+        extra_pools = []
     if githubkit is not None:
         gk = githubkit.GitHub("ghp_bench", base_url=base)
 
@@ -263,6 +285,8 @@ async def _wire(base: str) -> tuple[list[Figure], dict[str, Any]]:
     row("raw aiohttp + json, per GET (floor)", "rawaio_get", "raw_get")
     row("raw aiohttp + json, per item (floor)", "rawaio_list", "raw_list")
     row("polvo aiohttp GET / raw aiohttp GET", "aio_get", "rawaio_get", "<=1.6")
+    row("httpx + httpx-aiohttp package, per GET", "pkg_get", "raw_get")
+    row("httpx + polvo's AiohttpTransport, per GET", "ours_get", "raw_get")
     row("githubkit per GitHub item", "githubkit_list", "raw_list", cols=("github",))
     for label, num, den in (
         ("canned: stripe GET, polvo (httpx)", "polvo_get", "raw_get"),
@@ -312,6 +336,8 @@ async def _wire(base: str) -> tuple[list[Figure], dict[str, Any]]:
             figures.append(fig)
 
     await raw.aclose()
+    for pool in extra_pools:
+        await pool.aclose()
     for group in clients.values():
         for c in group.values():
             await c.aclose()
