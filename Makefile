@@ -75,7 +75,6 @@ update-spec: venv
 
 bench: generate
 	$(PYTHON) scripts/bench.py
-	$(PYTHON) scripts/bench_generate.py
 	$(PYTHON) scripts/bench_limits.py
 	$(PYTHON) scripts/bench_redis.py
 

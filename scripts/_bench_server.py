@@ -1,5 +1,8 @@
 """A deliberately cheap HTTP/1.1 keep-alive server with canned payloads, for benchmarks.
 
+It answers the small canned payloads below and the realistic ones synthesized from the
+pinned specs (``_bench_payloads.routes()``, read from its cache once the bench built it).
+
 Runs in its own process (``python scripts/_bench_server.py PORT``) so its CPU is not
 counted as the client's. It answers from prebuilt bytes: the cost per request is a dict
 lookup and one write, small next to any client, and it reports its own CPU time on exit so
@@ -59,7 +62,11 @@ def payloads() -> dict[tuple[str, str], bytes]:
         "object": "list",
         "data": [{"id": f"m{i}", "object": "model", "created": 1, "owned_by": "o"} for i in range(20)],
     }
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _bench_payloads import routes
+
     return {
+        **routes(),
         ("GET", "/v1/customers/cus_000001"): json.dumps(customers[1]).encode(),
         ("POST", "/v1/customers"): json.dumps(customers[2]).encode(),
         ("GET", "/v1/customers"): json.dumps(page).encode(),

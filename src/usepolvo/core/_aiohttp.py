@@ -36,6 +36,12 @@ def _aiohttp() -> Any:
     return aiohttp
 
 
+def _yarl_url(url: str, *, encoded: bool) -> Any:
+    import yarl  # a dependency of aiohttp: present whenever this transport is
+
+    return yarl.URL(url, encoded=encoded)
+
+
 class _Body(httpx.AsyncByteStream):
     def __init__(self, response: aiohttp.ClientResponse) -> None:
         self._response = response
@@ -71,6 +77,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._limit = max_connections
         self._keepalive = keepalive_timeout
         self._session: aiohttp.ClientSession | None = None
+        #: (connect, read) → ClientTimeout: a request's timeouts are almost always the client's
+        self._timeouts: dict[tuple[Any, Any], Any] = {}
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -86,13 +94,16 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         aiohttp = _aiohttp()
-        import yarl
-
         session = self._get_session()
         t = request.extensions.get("timeout") or {}
-        timeout = aiohttp.ClientTimeout(
-            total=None, connect=t.get("connect"), sock_connect=t.get("connect"), sock_read=t.get("read")
-        )
+        key = (t.get("connect"), t.get("read"))
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            if len(self._timeouts) > 64:  # per-call timeouts that vary: keep the cache small
+                self._timeouts.clear()
+            timeout = self._timeouts[key] = aiohttp.ClientTimeout(
+                total=None, connect=key[0], sock_connect=key[0], sock_read=key[1]
+            )
         headers = [
             (k.decode("latin-1"), v.decode("latin-1"))
             for k, v in request.headers.raw
@@ -101,7 +112,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         body = await request.aread()
         # httpx has already encoded the URL; letting yarl re-quote it would decode `%2E` and
         # resolve dot segments, sending the request to another route.
-        url = yarl.URL(str(request.url), encoded=True)
+        url = _yarl_url(str(request.url), encoded=True)
         try:
             response = await session.request(
                 request.method,
@@ -137,7 +148,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             headers=list(response.raw_headers),
             stream=_Body(response),
             request=request,
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()},
+            extensions={
+                "http_version": b"HTTP/1.1",
+                "reason_phrase": (response.reason or "").encode(),
+                # read from aiohttp's C multidict: spares the direct send an httpx header scan
+                "usepolvo.set_cookie": "Set-Cookie" in response.headers,
+            },
         )
 
     async def aclose(self) -> None:

@@ -541,9 +541,16 @@ class BaseClient:
             else:
                 content = body if isinstance(body, bytes) else _read_bytes(body)
                 hdrs["Content-Type"] = kind
-        request = self._client().build_request(
-            op.method, url, headers=hdrs or None, content=content, data=data, files=files
-        )
+        http = self._client()
+        request = None
+        if data is None and files is None and self._owns_http and _testhooks.interceptor is None:
+            from ._wire import build  # the pool's own merge, without httpx's per-request overhead
+
+            request = build(http, op.method, url, hdrs, content)
+        if request is None:
+            request = http.build_request(
+                op.method, url, headers=hdrs or None, content=content, data=data, files=files
+            )
         if request_options and ("timeout" in request_options or "connect_timeout" in request_options):
             request.extensions["timeout"] = self._timeout_ext(request_options)
         elif self._user_timeouts is not None:
@@ -747,6 +754,12 @@ class BaseClient:
         url = _safe_url(request)
         cost = 1.0 if method in READ_METHODS else cfg.write_cost
         http = self._client()
+        direct = None  # the aiohttp fast path sends without AsyncClient.send (see _wire)
+        if self.transport == "aiohttp" and self._owns_http:
+            from ._wire import direct_transport
+            from ._wire import send as direct_send
+
+            direct = direct_transport(http)
         limiter = self.limiter
         cap = policy.max_retry_after
         attempts = policy.max_retries + 1
@@ -784,7 +797,10 @@ class BaseClient:
                 bound = deadline
             try:
                 async with _timeout_at(bound):
-                    response = await http.send(request, stream=True)
+                    if direct is None:
+                        response = await http.send(request, stream=True)
+                    else:
+                        response = await direct_send(http, direct, request)
                     # Read the server's signals before the slot goes back, so that no queued
                     # call slips out between this answer and the pause it orders.
                     status = outcome = response.status_code
