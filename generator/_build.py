@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -112,7 +114,8 @@ def build_provider(settings: ProviderSettings, pin: Pin) -> Provider:
     )
 
 
-#: rendered files of one provider by path, held until all rendered, then formatted and written
+#: rendered files of one provider by path in its folder, held until all rendered, then
+#: formatted and written
 Files = dict[Path, str]
 
 
@@ -232,13 +235,13 @@ def _format_salt(ruff: str) -> bytes:
 
 
 def _formatted(name: str, folder: Path, files: Files, fmt: bool) -> dict[str, bytes]:
-    """The final bytes of ``files`` by path under ``folder``: ruff-fixed and formatted when ``fmt``.
+    """The final bytes of ``files`` by relative path: ruff-fixed and formatted when ``fmt``.
 
-    Only files whose rendered text is new are written to ``folder`` and go through ruff: the
+    Only files whose rendered text is new are written under ``folder`` and go through ruff: the
     formatted text of the others comes from the content-addressed cache (generator/_cache.py),
     byte for byte what ruff wrote for the same text before.
     """
-    out = {path.relative_to(folder).as_posix(): text.encode() for path, text in files.items()}
+    out = {path.as_posix(): text.encode() for path, text in files.items()}
     ruff = _ruff() if fmt else None
     if fmt and ruff is None:
         print("note: ruff not found, generated code left unformatted", file=sys.stderr)
@@ -303,6 +306,60 @@ def _sync(target: Path, files: dict[str, bytes], scratch: Path) -> None:
     _write(target / ".stamp.json", stamp)
 
 
+def _render_pin(settings: ProviderSettings, version: str) -> tuple[Files, Report]:
+    """One pinned version rendered (paths relative to the provider's folder) and its report;
+    the default version also renders the provider-level modules. Runs in a worker process
+    when generation uses several."""
+    pin = settings.pins[version]
+    t0 = time.perf_counter()
+    provider = build_provider(settings, pin)
+    files: Files = {}
+    render_version(provider, pin, Path(), files)
+    report = Report(
+        settings.name,
+        version,
+        provider.spec_operations,
+        len(provider.operations) - provider.incomplete,
+        provider.spec_schemas,
+        len(provider.models),
+        provider.documented_bodies,
+        provider.represented_bodies,
+        round(time.perf_counter() - t0, 2),
+    )
+    if version != settings.default:
+        return files, report
+    r = Renderer(settings.name)
+    default_module = version_module(settings.default)
+    files[Path("__init__.py")] = r.render(
+        "provider_init.py.jinja",
+        provider=provider,
+        default_version=settings.default,
+        default_module=default_module,
+        versions=[version_module(v) for v in sorted(settings.pins)],
+    )
+    files[Path("models.py")] = r.render(
+        "provider_models.py.jinja",
+        provider=provider,
+        default_version=settings.default,
+        default_module=default_module,
+    )
+    if provider.webhooks is not None:
+        files[Path("webhooks.py")] = render_provider_webhooks(r, provider, default_module)
+    files[Path("py.typed")] = ""
+    return files, report
+
+
+def _pool(jobs: int, work: int) -> concurrent.futures.Executor | None:
+    """Worker processes for ``work`` pins, or ``None`` to render in this process."""
+    jobs = min(jobs, work)
+    if jobs < 2:
+        return None
+    methods = multiprocessing.get_all_start_methods()
+    # fork: a worker starts with the generator already imported (spawn re-imports it)
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    return concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+
+
 def generate_all(
     out: str | Path,
     *,
@@ -310,90 +367,75 @@ def generate_all(
     fmt: bool = True,
     force: bool = False,
     specs: Path | None = None,
+    jobs: int = 1,
 ) -> list[Report]:
+    """Generate every (or each named) provider under ``out``; ``jobs`` > 1 renders that many
+    pins at once in worker processes (the CLI uses one per core)."""
     out = Path(out)
     settings_all = load_providers(specs) if specs is not None else load_providers()
     reports: list[Report] = []
+    todo: list[tuple[ProviderSettings, str]] = []
     for name, settings in settings_all.items():
         if providers and name not in providers:
             continue
-        target = out / "usepolvo" / name
-        stamp = target / ".stamp.json"
         digest = _inputs_digest(settings)
+        stamp = out / "usepolvo" / name / ".stamp.json"
         if not force and stamp.is_file():
             saved = json.loads(stamp.read_text())
             if saved.get("digest") == digest:
                 reports.extend(Report(**r, cached=True) for r in saved["reports"])
                 continue
-        tmp_root = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out if out.is_dir() else None))
-        try:
-            staged = tmp_root / name
-            staged.mkdir()
+        todo.append((settings, digest))
+    pins = [(settings, version) for settings, _ in todo for version in sorted(settings.pins)]
+    pool = _pool(jobs, len(pins))
+    try:
+        pending: dict[tuple[str, str], concurrent.futures.Future[tuple[Files, Report]]] = {}
+        if pool is not None:
+            # the biggest spec first, so that the others share the second core meanwhile
+            for settings, version in sorted(pins, key=lambda p: -_spec_size(p[0], p[1])):
+                pending[(settings.name, version)] = pool.submit(_render_pin, settings, version)
+        for settings, digest in todo:
             files: Files = {}
             provider_reports = []
-            default_provider: Provider | None = None
-            for version, pin in sorted(settings.pins.items()):
-                t0 = time.perf_counter()
-                provider = build_provider(settings, pin)
-                render_version(provider, pin, staged, files)
-                if version == settings.default:
-                    default_provider = provider
-                ops = len(provider.operations) - provider.incomplete
-                provider_reports.append(
-                    Report(
-                        name,
-                        version,
-                        provider.spec_operations,
-                        ops,
-                        provider.spec_schemas,
-                        len(provider.models),
-                        provider.documented_bodies,
-                        provider.represented_bodies,
-                        round(time.perf_counter() - t0, 2),
-                    )
-                )
-            assert default_provider is not None
-            r = Renderer(name)
-            put = files.__setitem__
-            put(
-                staged / "__init__.py",
-                r.render(
-                    "provider_init.py.jinja",
-                    provider=default_provider,
-                    default_version=settings.default,
-                    default_module=version_module(settings.default),
-                    versions=[version_module(v) for v in sorted(settings.pins)],
-                ),
-            )
-            put(
-                staged / "models.py",
-                r.render(
-                    "provider_models.py.jinja",
-                    provider=default_provider,
-                    default_version=settings.default,
-                    default_module=version_module(settings.default),
-                ),
-            )
-            if default_provider.webhooks is not None:
-                put(
-                    staged / "webhooks.py",
-                    render_provider_webhooks(r, default_provider, version_module(settings.default)),
-                )
-            put(staged / "py.typed", "")
-            final = _formatted(name, staged, files, fmt)
-            del files
-            final[".stamp.json"] = json.dumps(
-                {
-                    "digest": digest,
-                    "inputs": input_hashes(settings),
-                    "reports": [
-                        attrs.asdict(x, filter=lambda a, _: a.name != "cached") for x in provider_reports
-                    ],
-                },
-                indent=1,
-            ).encode()
-            _sync(target, final, tmp_root / "new")
+            for version in sorted(settings.pins):
+                future = pending.pop((settings.name, version), None)
+                rendered, report = future.result() if future else _render_pin(settings, version)
+                files.update(rendered)
+                provider_reports.append(report)
+            _write_provider(out, settings, digest, files, provider_reports, fmt)
             reports.extend(provider_reports)
-        finally:
-            shutil.rmtree(tmp_root, ignore_errors=True)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     return reports
+
+
+def _spec_size(settings: ProviderSettings, version: str) -> int:
+    try:
+        return locate_spec(settings.pins[version]).stat().st_size
+    except (OSError, PinError):
+        return 0  # reported by the worker that parses it
+
+
+def _write_provider(
+    out: Path, settings: ProviderSettings, digest: str, files: Files, reports: list[Report], fmt: bool
+) -> None:
+    """Format the rendered files of one provider and swap them into ``out/usepolvo/<name>``."""
+    name = settings.name
+    tmp_root = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out if out.is_dir() else None))
+    try:
+        staged = tmp_root / name
+        staged.mkdir()
+        final = _formatted(name, staged, files, fmt)
+        files.clear()
+        final[".stamp.json"] = json.dumps(
+            {
+                "digest": digest,
+                "inputs": input_hashes(settings),
+                "reports": [attrs.asdict(x, filter=lambda a, _: a.name != "cached") for x in reports],
+            },
+            indent=1,
+        ).encode()
+        _sync(out / "usepolvo" / name, final, tmp_root / "new")
+    finally:
+        shutil.rmtree(tmp_root, ignore_errors=True)
