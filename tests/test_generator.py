@@ -138,6 +138,7 @@ def _refuse(pin, dest):
     raise PinError(f"{pin.label}: download refused in tests")
 
 
+@pytest.mark.slow  # Stripe's two pins generated and formatted twice
 def test_deterministic_output(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     generate_all(a, providers=["stripe"], fmt=True, force=True)

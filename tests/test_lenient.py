@@ -152,6 +152,7 @@ def _sample(spec: Spec) -> list[str]:
     return names[::step]
 
 
+@pytest.mark.slow  # seven defect kinds over 160 models a provider
 @pytest.mark.parametrize("provider", SPECS, ids=IDS)
 def test_corpus_of_defective_bodies(provider: str) -> None:
     spec = spec_for(provider)
