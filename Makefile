@@ -26,8 +26,8 @@ seed: generate
 # aiohttp transport (static checks, generator, model, webhook-decoding and in-process contract
 # tests don't touch it; the multi-process Redis tests pick their transport themselves).
 # `make test` leaves out the tests marked slow (@pytest.mark.slow: mypy over the generated
-# code, wheel build, corpus, whole-spec contract and fuzz, multi-process Redis, long load
-# tests) and stays within 4 minutes on a 2-core machine; `make test-slow` runs just those, the
+# code, wheel build, corpus, whole-spec contract, fuzz and hostile-model runs, multi-process
+# Redis, long load tests) and stays within 4 minutes on a 2-core machine; `make test-slow` runs just those, the
 # same two ways; CI (.ci/run) runs both. A plain `pytest` runs everything on httpx.
 AIOHTTP_IGNORE := --ignore=tests/test_static.py \
 	--ignore=tests/contract --ignore=tests/test_generator.py --ignore=tests/test_api_diff.py \
