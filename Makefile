@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON := $(BIN)/python
 
-.PHONY: install venv generate test lint typecheck seed check drift api-diff update-spec bench clean corpus docs
+.PHONY: install venv generate test test-slow test-all lint typecheck seed check drift api-diff update-spec bench clean corpus docs
 
 install: venv generate seed
 
@@ -25,15 +25,27 @@ seed: generate
 # The suite runs on the default httpx transport, then the wire-level tests again on the
 # aiohttp transport (static checks, generator, model, webhook-decoding and in-process contract
 # tests don't touch it; the multi-process Redis tests pick their transport themselves).
+# `make test` leaves out the tests marked slow (@pytest.mark.slow: mypy over the generated
+# code, wheel build, corpus, whole-spec contract, fuzz and hostile-model runs, multi-process
+# Redis, long load tests) and stays within 4 minutes on a 2-core machine; `make test-slow` runs just those, the
+# same two ways; CI (.ci/run) runs both. A plain `pytest` runs everything on httpx.
+AIOHTTP_IGNORE := --ignore=tests/test_static.py \
+	--ignore=tests/contract --ignore=tests/test_generator.py --ignore=tests/test_api_diff.py \
+	--ignore=tests/test_spec_pins.py --ignore=tests/test_packaging.py --ignore=tests/test_docs.py \
+	--ignore=tests/test_generated_code.py --ignore=tests/test_webhooks_events.py \
+	--ignore=tests/test_webhooks_typing.py --ignore=tests/test_webhooks_config.py \
+	--ignore=tests/test_lenient.py --ignore=tests/test_response_types.py \
+	--ignore=tests/test_redis_processes.py
+
 test: generate
-	$(PYTHON) -m pytest -q
-	POLVO_TRANSPORT=aiohttp $(PYTHON) -m pytest -q -p no:cacheprovider --ignore=tests/test_static.py \
-		--ignore=tests/contract --ignore=tests/test_generator.py --ignore=tests/test_api_diff.py \
-		--ignore=tests/test_spec_pins.py --ignore=tests/test_packaging.py --ignore=tests/test_docs.py \
-		--ignore=tests/test_generated_code.py --ignore=tests/test_webhooks_events.py \
-		--ignore=tests/test_webhooks_typing.py --ignore=tests/test_webhooks_config.py \
-		--ignore=tests/test_lenient.py --ignore=tests/test_response_types.py \
-		--ignore=tests/test_redis_processes.py
+	$(PYTHON) -m pytest -q -m "not slow"
+	POLVO_TRANSPORT=aiohttp $(PYTHON) -m pytest -q -p no:cacheprovider -m "not slow" $(AIOHTTP_IGNORE)
+
+test-slow: generate
+	$(PYTHON) -m pytest -q -m slow
+	POLVO_TRANSPORT=aiohttp $(PYTHON) -m pytest -q -p no:cacheprovider -m slow $(AIOHTTP_IGNORE)
+
+test-all: test test-slow
 
 # generated/ is checked with generator/ruff_generated.toml, the settings the generator applies to it
 lint: generate
@@ -57,7 +69,7 @@ corpus: venv
 	$(PYTHON) -m generator --specs tests/corpus --out .cache/corpus
 	$(PYTHON) -m generator --specs tests/specs --out .cache/corpus
 
-check: drift lint typecheck test
+check: drift lint typecheck test test-slow
 
 # generated/ must be built from the checked-in pins, provider.toml, templates and generator
 drift: venv

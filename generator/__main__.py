@@ -8,6 +8,7 @@ dropped or a pin fails its checks.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -45,6 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-format", action="store_true", help="skip ruff format")
     parser.add_argument("--force", action="store_true", help="regenerate even when the inputs did not change")
     parser.add_argument(
+        "--jobs",
+        type=int,
+        default=_cores(),
+        help="pins rendered at once, in worker processes (default: one per core)",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="only check that the output matches the pinned inputs (exit 1 if not)",
@@ -66,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             fmt=not args.no_format,
             force=args.force,
             specs=_Path(args.specs) if args.specs else None,
+            jobs=args.jobs,
         )
     except (PinError, GenerationError) as exc:
         print(f"generation failed: {exc}", file=sys.stderr)
@@ -84,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         print("some operations or documented response bodies were dropped", file=sys.stderr)
         return 1
     return 0
+
+
+def _cores() -> int:
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 def docs_main(argv: list[str]) -> int:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -16,6 +18,7 @@ from typing import Any
 import attrs
 import yaml
 
+from ._cache import FormatCache
 from ._codegen import ModuleCode
 from ._ir import Provider, Resource
 from ._loader import Document
@@ -111,31 +114,37 @@ def build_provider(settings: ProviderSettings, pin: Pin) -> Provider:
     )
 
 
-def _write(path: Path, text: str) -> None:
+#: rendered files of one provider by path in its folder, held until all rendered, then
+#: formatted and written
+Files = dict[Path, str]
+
+
+def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    path.write_bytes(data)
 
 
-def render_version(provider: Provider, pin: Pin, out: Path) -> None:
-    """Write ``usepolvo/<provider>/v<version>/`` under ``out``."""
+def render_version(provider: Provider, pin: Pin, out: Path, files: Files) -> None:
+    """Render ``usepolvo/<provider>/v<version>/`` under ``out`` into ``files``."""
+    put = files.__setitem__
     r = Renderer(provider.name)
     base = out / version_module(pin.version)
     api_version = pin.extra.get("api_version", pin.version)
     ctx: dict[str, Any] = {"provider": provider, "config": provider.config, "api_version": api_version}
-    _write(base / "__init__.py", r.render("version_init.py.jinja", **ctx))
-    _write(base / "_client.py", r.render("client.py.jinja", **ctx))
+    put(base / "__init__.py", r.render("version_init.py.jinja", **ctx))
+    put(base / "_client.py", r.render("client.py.jinja", **ctx))
     if provider.webhooks is not None:
-        _write(base / "webhooks.py", render_webhooks(r, provider, ctx))
-    _write(
+        put(base / "webhooks.py", render_webhooks(r, provider, ctx))
+    put(
         base / "resources" / "__init__.py",
         r.render("_header.jinja", **ctx)
         + '"""Resource classes (one module each, imported on first use)."""\n',
     )
     for res in resource_files(provider):
-        _write(base / "resources" / f"{res.module}.py", _render_resource(r, provider, res, ctx))
+        put(base / "resources" / f"{res.module}.py", _render_resource(r, provider, res, ctx))
     modules = model_modules(provider)
     names = sorted((m.name, mod) for mod, ms in modules.items() for m in ms)
-    _write(base / "models" / "__init__.py", r.render("models_init.py.jinja", names=names, **ctx))
+    put(base / "models" / "__init__.py", r.render("models_init.py.jinja", names=names, **ctx))
     for mod, models in modules.items():
         code = ModuleCode(provider.models, mod)
         views = [model_view(code, m, provider.version) for m in models]
@@ -147,9 +156,7 @@ def render_version(provider: Provider, pin: Pin, out: Path) -> None:
             core={"BaseModel", "UNSET", "extra", "invalid"},
         )
         code.type_imports = sorted(f"{provider.models[n].module} import {n}" for n in code.type_names - local)
-        _write(
-            base / "models" / f"{mod}.py", r.render("model_module.py.jinja", models=views, code=code, **ctx)
-        )
+        put(base / "models" / f"{mod}.py", r.render("model_module.py.jinja", models=views, code=code, **ctx))
 
 
 def _render_resource(r: Renderer, provider: Provider, res: Resource, ctx: dict[str, Any]) -> str:
@@ -199,26 +206,158 @@ def _inputs_digest(settings: ProviderSettings) -> str:
     return h.hexdigest()
 
 
-def _format(folder: Path) -> None:
-    ruff = shutil.which(
+def _ruff() -> str | None:
+    return shutil.which(
         "ruff", path=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
     )
-    if ruff is None:
-        print("note: ruff not found, generated code left unformatted", file=sys.stderr)
-        return
+
+
+def _run_ruff(ruff: str, targets: list[Path]) -> None:
     # like openapi-python-client: lint-fix (unused imports, import order, union order), then
     # format, with generator/ruff_generated.toml — the settings `make lint` checks generated/ with
     config = ["--config", str(RUFF_CONFIG), "--no-cache"]
-    for step in (["check", "--fix-only", "--exit-zero", "--quiet"], ["format"]):
-        done = subprocess.run(
-            [ruff, *step, *config, str(folder)], capture_output=True, text=True, check=False
-        )
-        if done.returncode != 0:
-            # the generated code does not parse: show ruff's own report (file, line, error)
-            report = (done.stderr or done.stdout).strip()
-            raise GenerationError(
-                f"ruff {step[0]} failed on the generated code (exit {done.returncode}):\n{report[:4000]}"
-            )
+    for step in (["check", "--fix-only", "--exit-zero", "--quiet"], ["format", "--quiet"]):
+        for at in range(0, len(targets), 1000):  # (a bounded command line)
+            chunk = [str(t) for t in targets[at : at + 1000]]
+            done = subprocess.run([ruff, *step, *config, *chunk], capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                # the generated code does not parse: show ruff's own report (file, line, error)
+                report = (done.stderr or done.stdout).strip()
+                raise GenerationError(
+                    f"ruff {step[0]} failed on the generated code (exit {done.returncode}):\n{report[:4000]}"
+                )
+
+
+def _format_salt(ruff: str) -> bytes:
+    """What ruff's output depends on besides the file: its version and settings."""
+    version = subprocess.run([ruff, "--version"], capture_output=True, check=False).stdout
+    return version + b"\0" + RUFF_CONFIG.read_bytes()
+
+
+def _formatted(name: str, folder: Path, files: Files, fmt: bool) -> dict[str, bytes]:
+    """The final bytes of ``files`` by relative path: ruff-fixed and formatted when ``fmt``.
+
+    Only files whose rendered text is new are written under ``folder`` and go through ruff: the
+    formatted text of the others comes from the content-addressed cache (generator/_cache.py),
+    byte for byte what ruff wrote for the same text before.
+    """
+    out = {path.as_posix(): text.encode() for path, text in files.items()}
+    ruff = _ruff() if fmt else None
+    if fmt and ruff is None:
+        print("note: ruff not found, generated code left unformatted", file=sys.stderr)
+    if ruff is None:
+        return out
+    cache = FormatCache(name, _format_salt(ruff))
+    misses: dict[str, bytes] = {}
+    for rel, raw in out.items():
+        if not rel.endswith(".py"):
+            continue
+        key = cache.key(rel, raw)
+        formatted = cache.get(key)
+        if formatted is None:
+            misses[rel] = key
+            _write(folder / rel, raw)
+        else:
+            out[rel] = formatted
+    if misses:
+        every = len(misses) == sum(rel.endswith(".py") for rel in out)
+        _run_ruff(ruff, [folder] if every else [folder / rel for rel in sorted(misses)])
+        for rel, key in misses.items():
+            out[rel] = (folder / rel).read_bytes()
+            cache.put(key, out[rel])
+    cache.save()
+    return out
+
+
+def _sync(target: Path, files: dict[str, bytes], scratch: Path) -> None:
+    """Make ``target`` hold exactly ``files`` (``.stamp.json`` last).
+
+    A new target is written beside it and renamed into place. An existing one is updated in
+    place, touching only files whose bytes changed: rewriting and deleting thousands of
+    unchanged files costs seconds of disk time. Its stamp goes first, so an interrupted
+    update leaves no stamp and the next run (and ``make drift``) sees it as not generated.
+    """
+    stamp = files.pop(".stamp.json")
+    if not target.is_dir():
+        for rel, data in files.items():
+            _write(scratch / rel, data)
+        _write(scratch / ".stamp.json", stamp)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        scratch.replace(target)
+        return
+    (target / ".stamp.json").unlink(missing_ok=True)
+    for path in sorted(target.rglob("*"), reverse=True):  # children before their folders
+        rel = path.relative_to(target).as_posix()
+        if "__pycache__" in path.parts:
+            continue  # bytecode: Python checks it against its source (kept: faster imports)
+        if path.is_dir() and not path.is_symlink():
+            if not any(f.startswith(rel + "/") for f in files):
+                shutil.rmtree(path)  # a module folder no longer generated, its bytecode too
+        elif rel not in files:
+            path.unlink()
+    for rel, data in files.items():
+        path = target / rel
+        try:
+            if path.read_bytes() == data:
+                continue
+        except OSError:
+            pass  # new (or unreadable): written below
+        _write(path, data)
+    _write(target / ".stamp.json", stamp)
+
+
+def _render_pin(settings: ProviderSettings, version: str) -> tuple[Files, Report]:
+    """One pinned version rendered (paths relative to the provider's folder) and its report;
+    the default version also renders the provider-level modules. Runs in a worker process
+    when generation uses several."""
+    pin = settings.pins[version]
+    t0 = time.perf_counter()
+    provider = build_provider(settings, pin)
+    files: Files = {}
+    render_version(provider, pin, Path(), files)
+    report = Report(
+        settings.name,
+        version,
+        provider.spec_operations,
+        len(provider.operations) - provider.incomplete,
+        provider.spec_schemas,
+        len(provider.models),
+        provider.documented_bodies,
+        provider.represented_bodies,
+        round(time.perf_counter() - t0, 2),
+    )
+    if version != settings.default:
+        return files, report
+    r = Renderer(settings.name)
+    default_module = version_module(settings.default)
+    files[Path("__init__.py")] = r.render(
+        "provider_init.py.jinja",
+        provider=provider,
+        default_version=settings.default,
+        default_module=default_module,
+        versions=[version_module(v) for v in sorted(settings.pins)],
+    )
+    files[Path("models.py")] = r.render(
+        "provider_models.py.jinja",
+        provider=provider,
+        default_version=settings.default,
+        default_module=default_module,
+    )
+    if provider.webhooks is not None:
+        files[Path("webhooks.py")] = render_provider_webhooks(r, provider, default_module)
+    files[Path("py.typed")] = ""
+    return files, report
+
+
+def _pool(jobs: int, work: int) -> concurrent.futures.Executor | None:
+    """Worker processes for ``work`` pins, or ``None`` to render in this process."""
+    jobs = min(jobs, work)
+    if jobs < 2:
+        return None
+    methods = multiprocessing.get_all_start_methods()
+    # fork: a worker starts with the generator already imported (spawn re-imports it)
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    return concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context)
 
 
 def generate_all(
@@ -228,95 +367,75 @@ def generate_all(
     fmt: bool = True,
     force: bool = False,
     specs: Path | None = None,
+    jobs: int = 1,
 ) -> list[Report]:
+    """Generate every (or each named) provider under ``out``; ``jobs`` > 1 renders that many
+    pins at once in worker processes (the CLI uses one per core)."""
     out = Path(out)
     settings_all = load_providers(specs) if specs is not None else load_providers()
     reports: list[Report] = []
+    todo: list[tuple[ProviderSettings, str]] = []
     for name, settings in settings_all.items():
         if providers and name not in providers:
             continue
-        target = out / "usepolvo" / name
-        stamp = target / ".stamp.json"
         digest = _inputs_digest(settings)
+        stamp = out / "usepolvo" / name / ".stamp.json"
         if not force and stamp.is_file():
             saved = json.loads(stamp.read_text())
             if saved.get("digest") == digest:
                 reports.extend(Report(**r, cached=True) for r in saved["reports"])
                 continue
-        tmp_root = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out if out.is_dir() else None))
-        try:
-            staged = tmp_root / name
-            staged.mkdir()
+        todo.append((settings, digest))
+    pins = [(settings, version) for settings, _ in todo for version in sorted(settings.pins)]
+    pool = _pool(jobs, len(pins))
+    try:
+        pending: dict[tuple[str, str], concurrent.futures.Future[tuple[Files, Report]]] = {}
+        if pool is not None:
+            # the biggest spec first, so that the others share the second core meanwhile
+            for settings, version in sorted(pins, key=lambda p: -_spec_size(p[0], p[1])):
+                pending[(settings.name, version)] = pool.submit(_render_pin, settings, version)
+        for settings, digest in todo:
+            files: Files = {}
             provider_reports = []
-            default_provider: Provider | None = None
-            for version, pin in sorted(settings.pins.items()):
-                t0 = time.perf_counter()
-                provider = build_provider(settings, pin)
-                render_version(provider, pin, staged)
-                if version == settings.default:
-                    default_provider = provider
-                ops = len(provider.operations) - provider.incomplete
-                provider_reports.append(
-                    Report(
-                        name,
-                        version,
-                        provider.spec_operations,
-                        ops,
-                        provider.spec_schemas,
-                        len(provider.models),
-                        provider.documented_bodies,
-                        provider.represented_bodies,
-                        round(time.perf_counter() - t0, 2),
-                    )
-                )
-            assert default_provider is not None
-            r = Renderer(name)
-            _write(
-                staged / "__init__.py",
-                r.render(
-                    "provider_init.py.jinja",
-                    provider=default_provider,
-                    default_version=settings.default,
-                    default_module=version_module(settings.default),
-                    versions=[version_module(v) for v in sorted(settings.pins)],
-                ),
-            )
-            _write(
-                staged / "models.py",
-                r.render(
-                    "provider_models.py.jinja",
-                    provider=default_provider,
-                    default_version=settings.default,
-                    default_module=version_module(settings.default),
-                ),
-            )
-            if default_provider.webhooks is not None:
-                _write(
-                    staged / "webhooks.py",
-                    render_provider_webhooks(r, default_provider, version_module(settings.default)),
-                )
-            _write(staged / "py.typed", "")
-            if fmt:
-                _format(staged)
-            _write(
-                staged / ".stamp.json",
-                json.dumps(
-                    {
-                        "digest": digest,
-                        "inputs": input_hashes(settings),
-                        "reports": [
-                            attrs.asdict(x, filter=lambda a, _: a.name != "cached") for x in provider_reports
-                        ],
-                    },
-                    indent=1,
-                ),
-            )
-            target.parent.mkdir(parents=True, exist_ok=True)
-            old = tmp_root / "old"
-            if target.exists():
-                target.replace(old)
-            staged.replace(target)
+            for version in sorted(settings.pins):
+                future = pending.pop((settings.name, version), None)
+                rendered, report = future.result() if future else _render_pin(settings, version)
+                files.update(rendered)
+                provider_reports.append(report)
+            _write_provider(out, settings, digest, files, provider_reports, fmt)
             reports.extend(provider_reports)
-        finally:
-            shutil.rmtree(tmp_root, ignore_errors=True)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     return reports
+
+
+def _spec_size(settings: ProviderSettings, version: str) -> int:
+    try:
+        return locate_spec(settings.pins[version]).stat().st_size
+    except (OSError, PinError):
+        return 0  # reported by the worker that parses it
+
+
+def _write_provider(
+    out: Path, settings: ProviderSettings, digest: str, files: Files, reports: list[Report], fmt: bool
+) -> None:
+    """Format the rendered files of one provider and swap them into ``out/usepolvo/<name>``."""
+    name = settings.name
+    tmp_root = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out if out.is_dir() else None))
+    try:
+        staged = tmp_root / name
+        staged.mkdir()
+        final = _formatted(name, staged, files, fmt)
+        files.clear()
+        final[".stamp.json"] = json.dumps(
+            {
+                "digest": digest,
+                "inputs": input_hashes(settings),
+                "reports": [attrs.asdict(x, filter=lambda a, _: a.name != "cached") for x in reports],
+            },
+            indent=1,
+        ).encode()
+        _sync(out / "usepolvo" / name, final, tmp_root / "new")
+    finally:
+        shutil.rmtree(tmp_root, ignore_errors=True)

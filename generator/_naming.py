@@ -9,6 +9,7 @@ scope with :func:`unique`; the spec's own (wire) name stays in the docstrings.
 
 from __future__ import annotations
 
+import functools
 import keyword
 import re
 
@@ -36,11 +37,13 @@ def _words(text: str) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the same few thousand names come back all the time
 def snake(text: str) -> str:
     """``list-for-repo`` / ``listForRepo`` / ``X-GitHub-Api`` → ``list_for_repo`` …"""
     return "_".join(w.lower() for w in _words(text))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def pascal(text: str) -> str:
     """``checkout.session`` → ``CheckoutSession``; already-Pascal words keep their case.
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import jinja2
 
+from ._cache import cache_dir
 from ._codegen import ModuleCode, split_union
 from ._ir import LiteralTy, Model, NullableTy, Operation, Param, PrimTy, Provider, Resource, Ty
 from ._naming import snake
@@ -45,25 +46,58 @@ def doc_text(text: str, limit: int = 0) -> str:
     return text
 
 
+#: one environment per provider and templates folder in a process: templates compile once
+_ENVIRONMENTS: dict[tuple[str, Path], jinja2.Environment] = {}
+
+
+def _environment(provider_name: str) -> jinja2.Environment:
+    env = _ENVIRONMENTS.get((provider_name, TEMPLATES))
+    if env is not None:
+        return env
+    loaders: list[jinja2.BaseLoader] = []
+    if (TEMPLATES / provider_name).is_dir():
+        loaders.append(jinja2.FileSystemLoader(TEMPLATES / provider_name))
+    loaders.append(jinja2.FileSystemLoader(TEMPLATES))
+    folder = _mkdir(cache_dir(), "jinja")
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        # compiled templates, keyed by each template's source checksum (a fresh process
+        # otherwise compiles every template again)
+        bytecode_cache=jinja2.FileSystemBytecodeCache(str(folder)) if folder is not None else None,
+    )
+    env.filters["pyrepr"] = _pyrepr
+    env.filters["tuple_repr"] = _tuple_repr
+    _ENVIRONMENTS[(provider_name, TEMPLATES)] = env
+    return env
+
+
+def _mkdir(parent: Path | None, name: str) -> Path | None:
+    if parent is None:
+        return None
+    try:
+        (parent / name).mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # a read-only checkout: compile in memory
+    return parent / name
+
+
 class Renderer:
     def __init__(self, provider_name: str) -> None:
-        loaders: list[jinja2.BaseLoader] = []
-        if (TEMPLATES / provider_name).is_dir():
-            loaders.append(jinja2.FileSystemLoader(TEMPLATES / provider_name))
-        loaders.append(jinja2.FileSystemLoader(TEMPLATES))
-        self.env = jinja2.Environment(
-            loader=jinja2.ChoiceLoader(loaders),
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-            autoescape=False,
-            undefined=jinja2.StrictUndefined,
-        )
-        self.env.filters["pyrepr"] = _pyrepr
-        self.env.filters["tuple_repr"] = _tuple_repr
+        self.env = _environment(provider_name)
+        # looked up once per renderer (one version): Jinja otherwise stats the template's
+        # file on every lookup to see whether it changed
+        self._templates: dict[str, jinja2.Template] = {}
 
     def render(self, template: str, **ctx: Any) -> str:
-        return self.env.get_template(template).render(**ctx)
+        found = self._templates.get(template)
+        if found is None:
+            found = self._templates[template] = self.env.get_template(template)
+        return found.render(**ctx)
 
 
 # -- views: per-template data computed from the IR ---------------------------------------

@@ -371,6 +371,7 @@ _EVERY_MODEL_GARBAGE: list[dict[str, Any]] = [
 ]
 
 
+@pytest.mark.slow  # every model of every provider: minutes on a busy machine
 @pytest.mark.parametrize("provider", ["stripe", "github", "openai"])
 def test_every_model_reads_garbage_losslessly(provider: str) -> None:
     import importlib

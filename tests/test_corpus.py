@@ -27,9 +27,13 @@ from generator._pins import load_providers, locate_spec, mirror_root
 from tests.corpus._server import CorpusServer
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
-pytestmark = pytest.mark.skipif(
-    not (mirror_root() / "corpus").is_dir(), reason="the corpus mirror (../shared/specs/corpus) is not here"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not (mirror_root() / "corpus").is_dir(),
+        reason="the corpus mirror (../shared/specs/corpus) is not here",
+    ),
+    pytest.mark.slow,  # generates and calls six real-world specs: `make test-slow`
+]
 
 
 @pytest.fixture(scope="module")

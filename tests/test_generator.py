@@ -138,6 +138,7 @@ def _refuse(pin, dest):
     raise PinError(f"{pin.label}: download refused in tests")
 
 
+@pytest.mark.slow  # Stripe's two pins generated and formatted twice
 def test_deterministic_output(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     generate_all(a, providers=["stripe"], fmt=True, force=True)
@@ -189,3 +190,69 @@ def test_generated_packages_import():
     for provider in ("stripe", "github", "openai"):
         module = importlib.import_module(f"usepolvo.{provider}")
         assert module.__all__
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    """Every generated file but the stamp (it records timings), by relative path."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and p.name != ".stamp.json" and "__pycache__" not in p.parts
+    }
+
+
+@pytest.mark.slow  # openai rendered four times, once through ruff entirely
+def test_caches_and_in_place_update_give_what_a_cold_run_gives(tmp_path, monkeypatch):
+    """The ruff-output cache (generator/_cache.py) yields ruff's bytes, whether every file,
+    some or none hit it, and updating an existing folder in place leaves exactly the output."""
+    import pickle
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("POLVO_GENERATOR_CACHE", str(cache))
+    cold = tmp_path / "cold"
+    generate_all(cold, providers=["openai"], force=True)  # empty cache: all through ruff
+    expected = _tree(cold)
+    assert expected and all(isinstance(v, bytes) for v in expected.values())
+    pack = cache / "ruff-openai.pickle"
+    entries = pickle.loads(pack.read_bytes())
+    assert len(entries) == sum(rel.endswith(".py") for rel in expected)
+    for key in sorted(entries)[::2]:
+        del entries[key]  # half the files miss: those go through ruff on their own
+    pack.write_bytes(pickle.dumps(entries))
+    partial = tmp_path / "partial"
+    generate_all(partial, providers=["openai"], force=True)
+    assert _tree(partial) == expected
+    # an existing folder with a stale module, a missing file and an edited one, all fixed
+    target = partial / "usepolvo" / "openai"
+    (target / "stale.py").write_text("x = 1\n")
+    (target / "v9_9_9" / "models").mkdir(parents=True)
+    (target / "v9_9_9" / "models" / "x.py").write_text("")
+    (target / "models.py").unlink()
+    (target / "__init__.py").write_text("# edited\n")
+    generate_all(partial, providers=["openai"], force=True)  # every file from the cache
+    assert _tree(partial) == expected
+    assert (target / ".stamp.json").is_file()
+    monkeypatch.setenv("POLVO_GENERATOR_CACHE", "off")
+    off = tmp_path / "off"
+    generate_all(off, providers=["openai"], force=True)
+    assert _tree(off) == expected
+
+
+def test_parsed_spec_cache_is_keyed_by_content_and_survives_a_corrupt_entry(tmp_path, monkeypatch):
+    from generator._loader import load_file
+
+    monkeypatch.setenv("POLVO_GENERATOR_CACHE", str(tmp_path / "cache"))
+    spec = tmp_path / "spec.yaml"
+    body = "".join(
+        f"  k{i}: {{type: string, description: 'on: yes', example: 2023-08-16}}\n" for i in range(2000)
+    )
+    spec.write_text("openapi: 3.0.0\nvalues: [yes, no, 1.5, 0x1f, ~]\nschemas:\n" + body)
+    first = load_file(spec)
+    assert first["values"] == [True, False, 1.5, 31, None]  # YAML 1.1 as PyYAML reads it
+    assert first["schemas"]["k7"]["example"] == "2023-08-16"  # dates stay strings
+    [entry] = (tmp_path / "cache" / "specs").iterdir()
+    assert load_file(spec) == first
+    entry.write_bytes(b"not a pickle")
+    assert load_file(spec) == first  # a corrupt entry is a miss, rewritten
+    spec.write_text(spec.read_text().replace("k7:", "k7x:"))
+    assert "k7x" in load_file(spec)["schemas"]  # other bytes, other entry

@@ -241,6 +241,7 @@ async def test_status_error_carries_rate_limit(client: OpenAIClient) -> None:
     assert info is not None and info.buckets["tokens"].remaining == 29000
 
 
+@pytest.mark.slow  # mypy follows the imports into the generated provider: minutes cold
 def test_stream_true_is_typed_as_a_stream_of_events(tmp_path: Path) -> None:
     """mypy sees ``stream=True`` as ``AsyncStream[Event]`` and the default as the body."""
     snippet = tmp_path / "typed_streams.py"

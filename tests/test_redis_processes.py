@@ -20,6 +20,9 @@ import pytest
 from tests._redis import RedisServer, Worker
 from tests.servers.faults import FaultServer, Record, Reply, max_in_flight, max_in_window
 
+#: several Python processes each importing a client and talking to redis-server: `make test-slow`
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def workers() -> Iterator[Callable[..., Worker]]:
@@ -46,7 +49,6 @@ def _call_ids(records: list[Record]) -> list[str]:
     return [q.split("=", 1)[1] for rec in records for q in rec.query.split("&") if q.startswith("call=")]
 
 
-@pytest.mark.slow
 def test_four_processes_share_50_per_second_and_10_in_flight(
     redis_server: RedisServer,
     make_server: Callable[..., FaultServer],

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / "generated" / "usepolvo"
 
@@ -42,6 +44,7 @@ asyncio.run(main())
 """
 
 
+@pytest.mark.slow  # mypy follows the imports into the generated provider: minutes cold
 def test_user_program_types(tmp_path: Path) -> None:
     program = tmp_path / "user_program.py"
     program.write_text(USER_PROGRAM)

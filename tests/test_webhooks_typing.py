@@ -12,6 +12,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
@@ -102,6 +104,7 @@ BAD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # mypy follows the imports into the generated provider: minutes cold
 def test_unwrap_result_narrows_under_mypy_strict(tmp_path: Path) -> None:
     good, bad = tmp_path / "good_receiver.py", tmp_path / "bad_receiver.py"
     good.write_text(GOOD)

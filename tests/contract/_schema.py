@@ -157,42 +157,46 @@ def operations(spec: Spec) -> list[tuple[tuple[str, ...], Operation]]:
     return list(_walk(spec.ir.root, ()))
 
 
+def pinned() -> list[tuple[str, str]]:
+    """(provider, version) of every pin, in :func:`load_specs`' order, without building any:
+    collecting the tests stays cheap when they are not selected (`make test`)."""
+    return [
+        (name, version) for name, settings in load_providers().items() for version in sorted(settings.pins)
+    ]
+
+
 @functools.cache
 def load_specs() -> list[Spec]:
     """Every pinned version of every provider (IR built the way `make generate` builds it)."""
-    out = []
+    return [load_spec(provider, version) for provider, version in pinned()]
+
+
+@functools.cache
+def load_spec(provider: str, version: str) -> Spec:
+    """One pinned version (built once per session, on first use)."""
+    settings = load_providers()[provider]
+    pin = settings.pins[version]
+    seen: dict[str, Any] = {}
     orig = SchemaConverter._build_model
-    for name, settings in load_providers().items():
-        for version, pin in sorted(settings.pins.items()):
-            seen: dict[str, Any] = {}
 
-            def record(
-                self: SchemaConverter,
-                s: Any,
-                model_name: str,
-                module: str,
-                *,
-                source: str,
-                seen: dict[str, Any] = seen,
-            ) -> None:
-                seen[model_name] = s
-                orig(self, s, model_name, module, source=source)
+    def record(self: SchemaConverter, s: Any, model_name: str, module: str, *, source: str) -> None:
+        seen[model_name] = s
+        orig(self, s, model_name, module, source=source)
 
-            SchemaConverter._build_model = record  # type: ignore[method-assign]
-            try:
-                ir = build_provider(settings, pin)
-            finally:
-                SchemaConverter._build_model = orig  # type: ignore[method-assign]
-            doc = Document(locate_spec(pin))
-            out.append(Spec(name, version, doc, ir, seen, version == settings.default))
-    return out
+    SchemaConverter._build_model = record  # type: ignore[method-assign]
+    try:
+        ir = build_provider(settings, pin)
+    finally:
+        SchemaConverter._build_model = orig  # type: ignore[method-assign]
+    doc = Document(locate_spec(pin))
+    return Spec(provider, version, doc, ir, seen, version == settings.default)
 
 
 def spec_for(provider: str, version: str | None = None) -> Spec:
-    for s in load_specs():
-        if s.provider == provider and (s.version == version or (version is None and s.is_default)):
-            return s
-    raise LookupError(f"{provider} {version}")
+    settings = load_providers().get(provider)
+    if settings is None or (version is not None and version not in settings.pins):
+        raise LookupError(f"{provider} {version}")
+    return load_spec(provider, version if version is not None else settings.default)
 
 
 # -- schema-shaped data --------------------------------------------------------------------

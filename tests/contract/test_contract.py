@@ -11,14 +11,17 @@ from __future__ import annotations
 import pytest
 
 from tests.contract._inprocess import run_spec
-from tests.contract._schema import load_specs, operations
+from tests.contract._schema import operations, pinned, spec_for
 
-SPECS = [(s.provider, s.version) for s in load_specs()]
+SPECS = pinned()
+
+#: every operation (or model) of every pinned spec: minutes, so `make test-slow`
+pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize(("provider", "version"), SPECS, ids=[f"{p}-{v}" for p, v in SPECS])
 async def test_every_operation(provider: str, version: str) -> None:
-    spec = next(s for s in load_specs() if (s.provider, s.version) == (provider, version))
+    spec = spec_for(provider, version)
     report = await run_spec(spec)
     failed = [o for o in report.outcomes if o.cause]
     listing = "\n".join(f"{o.cause}: {o.op}: {o.detail[:200]}" for o in failed)

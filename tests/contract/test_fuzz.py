@@ -7,17 +7,20 @@ import os
 import pytest
 
 from tests.contract._fuzz import fuzz_spec
-from tests.contract._schema import load_specs
+from tests.contract._schema import pinned, spec_for
 
-SPECS = [(s.provider, s.version) for s in load_specs()]
+SPECS = pinned()
 EXAMPLES = int(os.environ.get("POLVO_FUZZ_EXAMPLES", "2"))
 DEPTH = int(os.environ.get("POLVO_FUZZ_DEPTH", "2"))
 SEEDS = int(os.environ.get("POLVO_FUZZ_SEEDS", "1"))
 
+#: every operation (or model) of every pinned spec: minutes, so `make test-slow`
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize(("provider", "version"), SPECS, ids=[f"{p}-{v}" for p, v in SPECS])
 def test_models_read_and_round_trip(provider: str, version: str) -> None:
-    spec = next(s for s in load_specs() if (s.provider, s.version) == (provider, version))
+    spec = spec_for(provider, version)
     crashes, rejected = [], []
     for seed in range(SEEDS):
         report = fuzz_spec(spec, examples=EXAMPLES, depth=DEPTH, seed=seed)
