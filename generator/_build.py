@@ -144,7 +144,7 @@ def render_version(provider: Provider, pin: Pin, out: Path) -> None:
         code.imports = imports(
             code,
             typing={"TYPE_CHECKING", "Any", "ClassVar"},
-            core={"BaseModel", "UNSET", "extra", "invalid"},
+            core={"BaseModel", "UNSET", "extra", "lazy_model"},
         )
         code.type_imports = sorted(f"{provider.models[n].module} import {n}" for n in code.type_names - local)
         _write(
