@@ -153,7 +153,7 @@ def render_version(provider: Provider, pin: Pin, out: Path, files: Files) -> Non
         code.imports = imports(
             code,
             typing={"TYPE_CHECKING", "Any", "ClassVar"},
-            core={"BaseModel", "UNSET", "extra", "invalid"},
+            core={"BaseModel", "UNSET", "extra", "lazy_model"},
         )
         code.type_imports = sorted(f"{provider.models[n].module} import {n}" for n in code.type_names - local)
         put(base / "models" / f"{mod}.py", r.render("model_module.py.jinja", models=views, code=code, **ctx))

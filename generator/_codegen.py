@@ -238,7 +238,9 @@ class ModuleCode:
     def _guard(self, ty: Ty, v: str, depth: int) -> tuple[str, str] | None:
         """(expression reading ``v``, the JSON type ``v`` must have) for containers/models."""
         if isinstance(ty, ModelTy):
-            return f"_m.{ty.name}.from_dict({v})", "dict"
+            # ``from_dict`` without its frame: a dict is read lazily (see ``lazy_model``)
+            self.uses.add("lazy_model")
+            return f"lazy_model(_m.{ty.name}, {v})", "dict"
         if isinstance(ty, ListTy):
             i = f"_i{depth}"
             return f"[{self.decode(ty.item, i, depth + 1)} for {i} in {v}]", "list"
@@ -347,11 +349,13 @@ class ModuleCode:
             entries = [(value, model) for value, model in mapping if model in names]
             if entries:
                 out.append(f"        t = v.get({prop!r})")
+                self.uses.add("lazy_model")
                 for value, model in entries:
                     out.append(f"        if t == {value!r}:")
-                    out.append(f"            return _m.{model}.from_dict(v)")
+                    out.append(f"            return lazy_model(_m.{model}, v)")
         if len(models) == 1 and not maps:
-            out.append(f"        return _m.{models[0].name}.from_dict(v)")
+            self.uses.add("lazy_model")
+            out.append(f"        return lazy_model(_m.{models[0].name}, v)")
             return out
         # implicit discriminators: single-valued properties (Stripe's ``object`` and
         # ``deleted``), most specific first, inline while they name one variant only
@@ -365,8 +369,9 @@ class ModuleCode:
                 f"v.get({k!r}) {'is' if val is None or isinstance(val, bool) else '=='} {val!r}"
                 for k, val in sorted(values.items())
             )
+            self.uses.add("lazy_model")
             out.append(f"        if {cond}:")
-            out.append(f"            return _m.{name}.from_dict(v)")
+            out.append(f"            return lazy_model(_m.{name}, v)")
         classes = "(" + "".join(f"_m.{m.name}, " for m in models) + ")"
         if models:
             self.uses.add("pick")

@@ -115,6 +115,7 @@ _CORE = (
     "from_iso",
     "from_iso_date",
     "from_unix",
+    "lazy_model",
     "pick",
     "to_iso",
     "to_unix",

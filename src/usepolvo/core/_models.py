@@ -8,13 +8,18 @@ gives back exactly the JSON that was read. What did not match the spec is discov
 (:meth:`BaseModel.spec_mismatches`, a DEBUG log line per field on ``usepolvo.models``) and
 fatal only in strict mode (``strict=True`` on a client, per call, or ``POLVO_STRICT=1``),
 see :mod:`usepolvo.core._validate`.
+
+``from_dict`` is lazy: it keeps the JSON object and decodes it on first use (any attribute
+read, assignment, comparison, ``repr``, copy or pickle), one object level at a time (see
+:func:`lazy_model`). A page of 100 items whose fields nobody reads costs little more than
+parsing its JSON; one that is read costs what an eager decode would, once.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ._encoding import to_jsonable
 from ._errors import ResponseValidationError
@@ -29,6 +34,7 @@ __all__ = [
     "from_iso_date",
     "from_unix",
     "invalid",
+    "lazy_model",
     "pick",
     "to_iso",
     "to_unix",
@@ -63,7 +69,8 @@ class BaseModel:
     ``extra_fields``.
     """
 
-    __slots__ = ()
+    #: the JSON object a lazily read model has not decoded yet (see :func:`lazy_model`)
+    __slots__ = ("_polvo_wire",)
 
     #: the JSON keys the spec lists for this model (used to pick among union variants)
     wire_names: ClassVar[frozenset[str]] = frozenset()
@@ -98,6 +105,10 @@ class BaseModel:
     def from_dict(cls, d: Mapping[str, Any]) -> Any:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def _polvo_load(self, d: Mapping[str, Any]) -> None:  # pragma: no cover - overridden
+        """Decode JSON object ``d`` into this model's fields (generated per model)."""
+        raise NotImplementedError
+
     def to_dict(self) -> dict[str, Any]:  # pragma: no cover - overridden
         raise NotImplementedError
 
@@ -130,6 +141,126 @@ class BaseModel:
             f"{p}: {m}"
             for p, m in mismatches(("model", type(self).__name__), self.to_dict(), self.wire_models)
         ]
+
+    if not TYPE_CHECKING:  # at run time only: mypy keeps flagging unknown attributes
+
+        def __getattr__(self, name: str) -> Any:
+            # Reached only for an attribute that is not set: a model another thread is
+            # decoding right now (decode it here too: same JSON, same values), else a
+            # genuinely missing attribute.
+            try:
+                pending = _wire_get(self)
+            except AttributeError:
+                raise AttributeError(
+                    f"{type(self).__name__!r} object has no attribute {name!r}", name=name, obj=self
+                ) from None
+            self._polvo_load(pending)
+            return object.__getattribute__(self, name)
+
+
+# -- lazy reading -----------------------------------------------------------------------
+
+_M = TypeVar("_M", bound=BaseModel)
+_wire_get = BaseModel._polvo_wire.__get__  # type: ignore[attr-defined]
+_wire_set = BaseModel._polvo_wire.__set__  # type: ignore[attr-defined]
+_wire_del = BaseModel._polvo_wire.__delete__  # type: ignore[attr-defined]
+_new = object.__new__
+_set_class = object.__setattr__
+#: model class → its lazy twin (built on first ``from_dict``), and back
+_LAZY: dict[type, type] = {}
+_REAL: dict[type, type] = {}
+
+
+def lazy_model(cls: type[_M], d: Mapping[str, Any]) -> _M:
+    """``cls.from_dict(d)``: a ``cls`` that decodes ``d`` the first time it is used.
+
+    The object starts as an instance of a twin subclass of ``cls`` (same name, same
+    layout) whose only job is to notice the first use — an attribute read or assignment,
+    ``==``, ``repr``, ``copy``, ``pickle``: it then becomes a plain ``cls`` and runs the
+    generated decoder (``_polvo_load``), exactly the eager decode of earlier versions, whose
+    nested models are lazy in turn. ``d`` is kept until then: what is never read is never
+    decoded. Not an object → :class:`ResponseValidationError`, at once, as before.
+    """
+    if d.__class__ is not dict:
+        try:
+            d.get  # noqa: B018 - what makes ``d`` readable: .get and iterable keys
+            frozenset(d)
+        except (AttributeError, TypeError):
+            raise invalid(cls, d) from None
+    twin = _LAZY.get(cls)
+    if twin is None:
+        twin = _twin(cls)
+    self: _M = _new(twin)
+    _wire_set(self, d)
+    return self
+
+
+def _load(self: Any) -> None:
+    """Decode a lazily read model now (see :func:`_twin`)."""
+    real = _REAL.get(type(self))
+    if real is not None:
+        _set_class(self, "__class__", real)
+    try:
+        d = _wire_get(self)
+    except AttributeError:  # built another way (a copy of an undecoded model): nothing to read
+        return
+    self._polvo_load(d)
+    try:  # noqa: SIM105 - not contextlib.suppress: this runs once per model read
+        _wire_del(self)
+    except AttributeError:  # another thread finished first
+        pass
+
+
+def _twin(cls: type) -> type:
+    """The lazy twin of model class ``cls``: its first use decodes (``_polvo_load``).
+
+    The twin turns the object into a plain ``cls`` first, then fills its fields, then drops
+    the JSON. No lock: a thread that meets the object half-decoded (a plain ``cls`` with a
+    field not set yet) decodes it again from the same JSON (``BaseModel.__getattr__``), to
+    equal values.
+    """
+    load = cls._polvo_load  # type: ignore[attr-defined]
+    getattribute = object.__getattribute__
+
+    def __getattribute__(self: Any, name: str) -> Any:
+        _set_class(self, "__class__", cls)
+        try:
+            d = _wire_get(self)
+        except AttributeError:  # built another way (a copy of an undecoded model)
+            return getattribute(self, name)
+        load(self, d)
+        try:  # noqa: SIM105 - as in _load
+            _wire_del(self)
+        except AttributeError:  # another thread finished first
+            pass
+        return getattribute(self, name)
+
+    def __setattr__(self: Any, name: str, value: Any) -> None:
+        _load(self)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self: Any, name: str) -> None:
+        _load(self)
+        object.__delattr__(self, name)
+
+    def __reduce_ex__(self: Any, protocol: Any) -> Any:  # copy.copy looks it up on the type
+        _load(self)
+        return object.__reduce_ex__(self, protocol)
+
+    ns = {
+        "__slots__": (),
+        "__module__": cls.__module__,
+        "__qualname__": cls.__qualname__,
+        "__doc__": cls.__doc__,
+        "__getattribute__": __getattribute__,
+        "__setattr__": __setattr__,
+        "__delattr__": __delattr__,
+        "__reduce_ex__": __reduce_ex__,
+    }
+    twin = type(cls.__name__, (cls,), ns)
+    _LAZY[cls] = twin
+    _REAL[twin] = cls
+    return twin
 
 
 def extra(d: Mapping[str, Any], known: frozenset[str]) -> dict[str, Any]:

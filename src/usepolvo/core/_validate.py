@@ -68,7 +68,7 @@ _EXPECTED = {
 
 def _scalar_ok(ty: str, value: Any) -> bool:
     if ty == "str":
-        return isinstance(value, str)
+        return value.__class__ is str or isinstance(value, str)
     if ty == "int" or ty == "unix":
         return isinstance(value, int) and not isinstance(value, bool)
     if ty == "float":
@@ -94,6 +94,20 @@ def _scalar_ok(ty: str, value: Any) -> bool:
             return False
         return True
     return True  # "any", "bytes" and anything unknown
+
+
+def _fast_ok(ty: Any, value: Any) -> bool:
+    """Whether ``value`` surely matches a plain scalar or enum type ``ty``; False means
+    "look closer" (``_Walk.check``), never a verdict, so paths are built only then."""
+    if ty.__class__ is str:
+        return _scalar_ok(ty, value)
+    if ty[0] == "enum":
+        return (
+            value in ty[1]
+            and any(value == v and type(value) is type(v) for v in ty[1])
+            and _scalar_ok(ty[2], value)
+        )
+    return False
 
 
 class _Walk:
@@ -134,18 +148,22 @@ class _Walk:
             if not isinstance(value, list):
                 self.add(path, f"expected an array, got {_kind(value)}")
                 return
+            inner = ty[1]
             for i, item in enumerate(value):
-                self.check(ty[1], item, f"{path or 'body'}[{i}]")
-                if self.full():
-                    return
+                if not _fast_ok(inner, item):
+                    self.check(inner, item, f"{path or 'body'}[{i}]")
+                    if self.full():
+                        return
         elif tag == "map":
             if not isinstance(value, dict):
                 self.add(path, f"expected an object, got {_kind(value)}")
                 return
+            inner = ty[1]
             for key, item in value.items():
-                self.check(ty[1], item, f"{path or 'body'}.{key}")
-                if self.full():
-                    return
+                if not _fast_ok(inner, item):
+                    self.check(inner, item, f"{path or 'body'}.{key}")
+                    if self.full():
+                        return
         elif tag == "enum":
             values, base = ty[1], ty[2]
             if not _scalar_ok(base, value):
@@ -185,13 +203,33 @@ class _Walk:
         return bool(consts) and all(value.get(k) == x for k, x in consts)
 
     def model(self, cls: Any, value: dict[str, Any], path: str) -> None:
+        # the hot loop of strict mode: plain scalars are checked inline and a field's path
+        # is spelled out only for a value that needs a deeper look or departs from the spec
+        out = self.out
         for wire, _, required, ty in cls.wire_spec:
             if wire in value:
-                self.check(ty, value[wire], f"{path}.{wire}")
+                item = value[wire]
+                if ty.__class__ is not str and ty[0] == "nullable":
+                    if item is None:
+                        continue
+                    ty = ty[1]
+                kind = item.__class__
+                if (
+                    (kind is str and ty == "str")
+                    or (kind is int and (ty == "int" or ty == "unix"))
+                    or (kind is bool and ty == "bool")
+                ):
+                    continue
+                if not _fast_ok(ty, item):
+                    self.check(ty, item, f"{path}.{wire}")
+                    if out and self.full():
+                        return
             elif required:
                 self.add(f"{path}.{wire}", "required field is missing")
-            if self.full():
-                return
+                if self.full():
+                    return
+        if value.keys() <= cls.wire_names:
+            return
         unknown = value.keys() - cls.wire_names
         if unknown:
             allowed = cls.wire_extra
