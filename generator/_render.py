@@ -7,6 +7,7 @@ rendered, so a failed generation leaves the previous ``generated/`` untouched.
 from __future__ import annotations
 
 import html
+import keyword
 import re
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import jinja2
 
 from ._codegen import ModuleCode, split_union
-from ._ir import LiteralTy, Model, NullableTy, Operation, Param, PrimTy, Provider, Resource, Ty
+from ._ir import LiteralTy, Model, NullableTy, Operation, Param, PrimTy, Provider, RequestDict, Resource, Ty
 from ._naming import snake
 
 __all__ = ["Renderer"]
@@ -82,6 +83,7 @@ _CORE = (
     "from_iso_date",
     "from_unix",
     "pick",
+    "SequenceNotStr",
     "to_iso",
     "to_unix",
 )
@@ -502,3 +504,40 @@ def model_modules(provider: Provider) -> dict[str, list[Model]]:
 
 def version_module(version: str) -> str:
     return "v" + snake(version.replace(".", "_").replace("-", "_"))
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def params_view(code: ModuleCode, rd: RequestDict) -> dict[str, Any]:
+    """What ``params_module.py.jinja`` renders for one request ``TypedDict``.
+
+    ``total=False`` when no key is required, else required keys plain and the others
+    ``NotRequired[...]``. The functional form (``X = TypedDict("X", {...})``, annotations
+    quoted) when a key is no identifier (``from``, ``page[size]``) or is a name the
+    annotations use, which a class body would shadow (a key ``str`` next to a ``str`` value).
+    """
+    total = any(f.required for f in rd.fields)
+    fields = []
+    for f in rd.fields:
+        ann = code.ann(f.ty, param=True)
+        if total and not f.required:
+            code.uses.add("NotRequired")
+            ann = f"NotRequired[{ann}]"
+        comment = _sentences(f.description, 160).strip() if f.description else ""
+        fields.append(
+            {"wire": f.wire, "ann": ann, "comment": _wrap(comment) if comment else [], "ty": f.ty}
+        )
+    used = {name for f in fields for name in _NAME.findall(f["ann"])} | {"TypedDict", "NotRequired"}
+    functional = any(
+        not f["wire"].isidentifier() or keyword.iskeyword(f["wire"]) or f["wire"] in used
+        for f in fields
+    )
+    doc = doc_text(_sentences(rd.description, 400)) if rd.description else ""
+    if not doc:
+        doc = (
+            f"The ``{rd.source.rsplit('/', 1)[-1]}`` object, as a request argument."
+            if rd.source
+            else "A request object."
+        )
+    return {"name": rd.name, "fields": fields, "total": total, "functional": functional, "doc": doc}
