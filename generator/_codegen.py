@@ -164,9 +164,14 @@ class ModuleCode:
             return "int | datetime.datetime" if param else "datetime.datetime"
         if isinstance(ty, ListTy):
             if param:
-                # any sequence but a ``str`` (which is a sequence of strings): see SequenceNotStr
-                self.uses.add("SequenceNotStr")
-                return f"SequenceNotStr[{self.ann(ty.item, param)}]"
+                item = self.ann(ty.item, param)
+                if "str" in split_union(item) and not _holds_dict(ty.item):
+                    # a ``str`` is a ``Sequence[str]``: ``expand="data.customer"`` must not pass
+                    self.uses.add("SequenceNotStr")
+                    return f"SequenceNotStr[{item}]"
+                # (pyright infers a dict literal's TypedDict from ``Sequence``, not from a protocol)
+                self.uses.add("Sequence")
+                return f"Sequence[{item}]"
             return f"{self._builtin('list')}[{self.ann(ty.item, param)}]"
         if isinstance(ty, MapTy):
             if param:
@@ -465,6 +470,15 @@ class ModuleCode:
             return f"to_iso({expr})"
         self.uses.add("dump")
         return f"dump({expr})"
+
+
+def _holds_dict(ty: Ty) -> bool:
+    """Whether a value of ``ty`` may be a request ``TypedDict`` (a union member)."""
+    if isinstance(ty, NullableTy):
+        return _holds_dict(ty.inner)
+    if isinstance(ty, UnionTy):
+        return any(_holds_dict(v) for v in ty.variants)
+    return isinstance(ty, DictTy)
 
 
 def split_union(ann: str) -> list[str]:
