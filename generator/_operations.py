@@ -144,7 +144,10 @@ class OperationBuilder:
         responses, error = self._responses(op_id, op)
         paging = self._paging(params, responses, op, op_id, method)
         resource, name = self._name(path, method, op, op_id, paging, responses)
-        hint = pascal(name)
+        # what the body's TypedDicts are named after when nothing better names them: the
+        # method, with its resource unless the method names it (``CreateCustomer``, ``IssuesCreate``)
+        noun = singular(py_identifier(resource[-1])) if resource else ""
+        hint = pascal(name if not noun or noun in name else f"{resource[-1]}_{name}")
         body = self._body(op.get("requestBody"), method, hint, params)
         self._home_request_dicts(dicts_before, resource, (op_id, hint))
         own_servers = op.get("servers") or servers
@@ -173,7 +176,9 @@ class OperationBuilder:
             security=requirement(op.get("security")) if self.config.get("auth") == "spec" else None,
         )
 
-    def _home_request_dicts(self, before: set[str], resource: tuple[str, ...], hints: tuple[str, ...]) -> None:
+    def _home_request_dicts(
+        self, before: set[str], resource: tuple[str, ...], hints: tuple[str, ...]
+    ) -> None:
         """The inline request ``TypedDict``s an operation introduced live in its resource's
         ``params`` module (``params/customers.py``), not in one module per operation."""
         own = {py_identifier(h, prefix="m_") for h in hints}

@@ -22,6 +22,8 @@ __all__ = ["Renderer"]
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _TAG = re.compile(r"<[^>]+>")
+#: characters a docstring cannot hold as written (NUL, other control characters, CR)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
 #: a wire name whose Python name a reader could not guess (``page[size]``, ``DateSent<``)
 _UNGUESSABLE = re.compile(r"[^A-Za-z0-9_.\-]")
 
@@ -37,7 +39,8 @@ def _tuple_repr(value: Any) -> str:
 
 def doc_text(text: str, limit: int = 0) -> str:
     """Spec prose as a safe docstring body."""
-    text = html.unescape(_TAG.sub("", text or "")).strip()
+    text = html.unescape(_TAG.sub("", text or ""))
+    text = _CONTROL.sub(" ", text.replace("\r\n", "\n")).strip()
     if limit and len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
@@ -277,17 +280,38 @@ def method_view(code: ModuleCode, op: Operation, parsers: dict[str, str]) -> dic
 
 
 def _sentences(text: str, limit: int) -> str:
-    """``text`` as a docstring body, cut after the last whole sentence that fits in ``limit``
-    (at a word, with "…", when not even one does)."""
-    truncated = text.endswith("…")  # the spec loader already cut it, maybe mid-sentence
+    """``text`` as a docstring body: the whole sentences that fit in ``limit``, never cut
+    inside one (a first sentence longer than ``limit`` is kept whole)."""
+    truncated = text.endswith("…")  # a description the spec loader cut short (model fields)
     text = doc_text(text.rstrip("…") if truncated else text)
     if len(text) <= limit and not truncated:
         return text
-    cut = text[:limit] + " "
-    end = max(cut.rfind(". "), cut.rfind(".\n"), cut.rfind("! "), cut.rfind("? "))
-    if end > len(cut) // 3:
-        return cut[: end + 1]
-    return cut.rsplit(" ", 1)[0].rstrip(",;:") + " …"
+    ends = [m.end() for m in _SENTENCE_END.finditer(text + " ")]
+    fitting = [e for e in ends if e <= limit + 1]
+    if fitting:
+        return text[: fitting[-1]].rstrip()
+    if ends:
+        return text[: ends[0]].rstrip()
+    return text + (" …" if truncated else "")
+
+
+#: the end of a sentence: ``.``/``!``/``?`` before whitespace (not ``e.g.``, ``i.e.``, ``U.S.``)
+_SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\b[A-Z])[.!?](?=\s)")
+
+
+def _paragraphs(text: str) -> list[str]:
+    """Spec prose as docstring lines, whole: paragraphs and list items each start a line."""
+    out: list[str] = []
+    for para in re.split(r"\n\s*\n", doc_text(text)):
+        item: list[str] = []
+        for line in para.splitlines():
+            if re.match(r"\s*(?:[-*+]|\d+\.)\s", line) and item:
+                out.append(" ".join(item))
+                item = []
+            item.append(line.strip())
+        if item:
+            out.append(" ".join(item))
+    return [p for p in out if p]
 
 
 def _wrap(text: str, first: str = "", rest: str = "") -> list[str]:
@@ -321,8 +345,11 @@ def _method_doc(code: ModuleCode, op: Operation) -> str:
     if documented:
         lines += ["", "Args:"]
         for p in documented:
-            text = ("Deprecated. " if p.deprecated else "") + _sentences(p.description, 300)
-            lines += _wrap(text, f"    {p.name}: ", "        ")
+            paras = _paragraphs(p.description) or [""]
+            paras[0] = ("Deprecated. " if p.deprecated else "") + paras[0]
+            lines += _wrap(paras[0], f"    {p.name}: ", "        ")
+            for para in paras[1:]:
+                lines += _wrap(para, "        ", "        ")
     pad = "\n        "
     return pad.join(line.rstrip() for line in lines) + pad
 
@@ -525,19 +552,17 @@ def params_view(code: ModuleCode, rd: RequestDict) -> dict[str, Any]:
             code.uses.add("NotRequired")
             ann = f"NotRequired[{ann}]"
         comment = _sentences(f.description, 160).strip() if f.description else ""
-        fields.append(
-            {"wire": f.wire, "ann": ann, "comment": _wrap(comment) if comment else [], "ty": f.ty}
-        )
+        fields.append({"wire": f.wire, "ann": ann, "comment": _wrap(comment) if comment else [], "ty": f.ty})
     used = {name for f in fields for name in _NAME.findall(f["ann"])} | {"TypedDict", "NotRequired"}
     functional = any(
-        not f["wire"].isidentifier() or keyword.iskeyword(f["wire"]) or f["wire"] in used
-        for f in fields
+        not f["wire"].isidentifier() or keyword.iskeyword(f["wire"]) or f["wire"] in used for f in fields
     )
-    doc = doc_text(_sentences(rd.description, 400)) if rd.description else ""
-    if not doc:
-        doc = (
+    text = _sentences(rd.description, 400) if rd.description else ""
+    if not text:
+        text = (
             f"The ``{rd.source.rsplit('/', 1)[-1]}`` object, as a request argument."
             if rd.source
-            else "A request object."
+            else "A request object (a plain ``dict`` at run time)."
         )
+    doc = "\n    ".join(_wrap(text))
     return {"name": rd.name, "fields": fields, "total": total, "functional": functional, "doc": doc}

@@ -359,7 +359,9 @@ class SchemaConverter:
         taken = set(self.models) | {n for n in self.request_dicts if not n.startswith("~")}
         renames: dict[str, str] = {}
         for key, sites in self._sites.items():
-            titles = [t for t, _, _ in sites if len([w for w in snake(t).split("_") if w not in _VAGUE_WORDS]) > 1]
+            titles = [
+                t for t, _, _ in sites if len([w for w in snake(t).split("_") if w not in _VAGUE_WORDS]) > 1
+            ]
             candidates = []
             if titles:
                 candidates.append(pascal(max(dict.fromkeys(titles), key=titles.count)))
