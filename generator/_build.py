@@ -324,6 +324,15 @@ def generate_all(
                     default_module=version_module(settings.default),
                 ),
             )
+            _write(
+                staged / "params.py",
+                r.render(
+                    "provider_params.py.jinja",
+                    provider=default_provider,
+                    default_version=settings.default,
+                    default_module=version_module(settings.default),
+                ),
+            )
             if default_provider.webhooks is not None:
                 _write(
                     staged / "webhooks.py",
