@@ -534,6 +534,8 @@ def version_module(version: str) -> str:
 
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: names ruff (E741) refuses as class attributes
+_AMBIGUOUS = frozenset({"l", "O", "I"})
 
 
 def params_view(code: ModuleCode, rd: RequestDict) -> dict[str, Any]:
@@ -555,7 +557,8 @@ def params_view(code: ModuleCode, rd: RequestDict) -> dict[str, Any]:
         fields.append({"wire": f.wire, "ann": ann, "comment": _wrap(comment) if comment else [], "ty": f.ty})
     used = {name for f in fields for name in _NAME.findall(f["ann"])} | {"TypedDict", "NotRequired"}
     functional = any(
-        not f["wire"].isidentifier() or keyword.iskeyword(f["wire"]) or f["wire"] in used for f in fields
+        not f["wire"].isidentifier() or keyword.iskeyword(f["wire"]) or f["wire"] in used | _AMBIGUOUS
+        for f in fields
     )
     text = _sentences(rd.description, 400) if rd.description else ""
     if not text:
