@@ -398,7 +398,10 @@ class SchemaConverter:
             if s.get("additionalProperties") not in (None, False) or not s.get("properties"):
                 self._dict_by_key[key] = None  # open: the model or any mapping, as before
             else:
-                name = self._dict_name([_param_name(model)])
+                # ``<Model>Param``, or ``<Model>Dict`` where a model has that name (OpenAI has
+                # both ``BetaAgentTag`` and ``BetaAgentTagParam``; ``ApplyPatchToolParamDict``)
+                own = [] if model.endswith(("Param", "Params")) else [model + "Param"]
+                name = self._dict_name([*own, model + "Dict"])
                 self._dict_by_key[key] = name
                 # registered before its fields: recursive references resolve to it
                 rd = RequestDict(
