@@ -554,11 +554,11 @@ def params_view(code: ModuleCode, rd: RequestDict) -> dict[str, Any]:
             code.uses.add("NotRequired")
             ann = f"NotRequired[{ann}]"
         comment = _sentences(f.description, 160).strip() if f.description else ""
-        fields.append({"wire": f.wire, "ann": ann, "comment": _wrap(comment) if comment else [], "ty": f.ty})
-    used = {name for f in fields for name in _NAME.findall(f["ann"])} | {"TypedDict", "NotRequired"}
+        fields.append({"wire": f.wire, "ann": ann, "comment": _wrap(comment) if comment else []})
+    used = {name for f in rd.fields for name in _NAME.findall(str(code.ann(f.ty, param=True)))}
+    used |= {"TypedDict", "NotRequired"} | _AMBIGUOUS
     functional = any(
-        not f["wire"].isidentifier() or keyword.iskeyword(f["wire"]) or f["wire"] in used | _AMBIGUOUS
-        for f in fields
+        not f.wire.isidentifier() or keyword.iskeyword(f.wire) or f.wire in used for f in rd.fields
     )
     text = _sentences(rd.description, 400) if rd.description else ""
     if not text:

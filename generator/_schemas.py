@@ -413,8 +413,8 @@ class SchemaConverter:
                 )
                 self.request_dicts[name] = rd
                 rd.fields = self._request_fields(s, model, rd.module)
-        name = self._dict_by_key[key]
-        return ModelTy(model) if name is None else DictTy(name, model)
+        found = self._dict_by_key[key]
+        return ModelTy(model) if found is None else DictTy(found, model)
 
     def _request_fields(self, s: dict[str, Any], hint: str, module: str) -> list[Field]:
         required = set(s.get("required") or [])
