@@ -558,7 +558,8 @@ def params_view(code: ModuleCode, rd: RequestDict) -> dict[str, Any]:
     used = {name for f in rd.fields for name in _NAME.findall(str(code.ann(f.ty, param=True)))}
     used |= {"TypedDict", "NotRequired"} | _AMBIGUOUS
     functional = any(
-        not f.wire.isidentifier() or keyword.iskeyword(f.wire) or f.wire in used for f in rd.fields
+        not f.wire.isidentifier() or keyword.iskeyword(f.wire) or f.wire in used or f.wire.startswith("__")
+        for f in rd.fields
     )
     text = _sentences(rd.description, 400) if rd.description else ""
     if not text:
