@@ -20,7 +20,7 @@ import yaml
 
 from ._cache import FormatCache
 from ._codegen import ModuleCode
-from ._ir import Provider, Resource
+from ._ir import Provider, RequestDict, Resource
 from ._loader import Document
 from ._operations import GenerationError, OperationBuilder
 from ._pins import ROOT, Pin, PinError, ProviderSettings, load_providers, locate_spec
@@ -31,6 +31,7 @@ from ._render import (
     model_modules,
     model_view,
     op_ctor,
+    params_view,
     parsers_for,
     resource_files,
     version_module,
@@ -111,6 +112,7 @@ def build_provider(settings: ProviderSettings, pin: Pin) -> Provider:
         incomplete=len(builder.incomplete),
         client=client,
         webhooks=webhooks,
+        request_dicts=schemas.request_dicts,
     )
 
 
@@ -142,6 +144,7 @@ def render_version(provider: Provider, pin: Pin, out: Path, files: Files) -> Non
     )
     for res in resource_files(provider):
         put(base / "resources" / f"{res.module}.py", _render_resource(r, provider, res, ctx))
+    render_params(r, provider, base, ctx, files)
     modules = model_modules(provider)
     names = sorted((m.name, mod) for mod, ms in modules.items() for m in ms)
     put(base / "models" / "__init__.py", r.render("models_init.py.jinja", names=names, **ctx))
@@ -157,6 +160,35 @@ def render_version(provider: Provider, pin: Pin, out: Path, files: Files) -> Non
         )
         code.type_imports = sorted(f"{provider.models[n].module} import {n}" for n in code.type_names - local)
         put(base / "models" / f"{mod}.py", r.render("model_module.py.jinja", models=views, code=code, **ctx))
+
+
+def render_params(r: Renderer, provider: Provider, base: Path, ctx: dict[str, Any], files: Files) -> None:
+    """``params/``: the request ``TypedDict``s, one module per resource or component, and a
+    lazy index (like ``models/``)."""
+    modules: dict[str, list[RequestDict]] = {}
+    for rd in provider.request_dicts.values():
+        modules.setdefault(rd.module, []).append(rd)
+    names = sorted((rd.name, rd.module) for rd in provider.request_dicts.values())
+    files[base / "params" / "__init__.py"] = r.render("params_init.py.jinja", names=names, **ctx)
+    for mod, dicts in sorted(modules.items()):
+        dicts.sort(key=lambda d: d.name)
+        code = ModuleCode(provider.models, mod)
+        views = [params_view(code, rd) for rd in dicts]
+        local = {rd.name for rd in dicts}
+        code.imports = [
+            line
+            for line in imports(code, typing={"TYPE_CHECKING", "TypedDict"}, core=set())
+            if line != "from usepolvo.core import "
+        ]
+        # typing only, so under TYPE_CHECKING: ``NotRequired`` (typing_extensions: Python 3.10
+        # too), the TypedDicts of other modules and the models a component also accepts
+        type_imports = ["from typing_extensions import NotRequired"] if "NotRequired" in code.uses else []
+        type_imports += sorted(
+            f"from .{provider.request_dicts[n].module} import {n}" for n in code.dict_names - local
+        )
+        type_imports += sorted(f"from ..models import {n}" for n in code.type_names)
+        code.type_imports = type_imports or ["pass"]
+        files[base / "params" / f"{mod}.py"] = r.render("params_module.py.jinja", dicts=views, code=code, **ctx)
 
 
 def _render_resource(r: Renderer, provider: Provider, res: Resource, ctx: dict[str, Any]) -> str:
@@ -339,6 +371,12 @@ def _render_pin(settings: ProviderSettings, version: str) -> tuple[Files, Report
     )
     files[Path("models.py")] = r.render(
         "provider_models.py.jinja",
+        provider=provider,
+        default_version=settings.default,
+        default_module=default_module,
+    )
+    files[Path("params.py")] = r.render(
+        "provider_params.py.jinja",
         provider=provider,
         default_version=settings.default,
         default_module=default_module,

@@ -7,7 +7,7 @@ to (imported under ``TYPE_CHECKING``) and helper functions for unions.
 
 from __future__ import annotations
 
-from ._ir import ListTy, LiteralTy, MapTy, Model, ModelTy, NullableTy, PrimTy, Ty, UnionTy, UnixTimeTy
+from ._ir import DictTy, ListTy, LiteralTy, MapTy, Model, ModelTy, NullableTy, PrimTy, Ty, UnionTy, UnixTimeTy
 from ._naming import snake
 
 __all__ = ["ModuleCode"]
@@ -40,7 +40,7 @@ _PRIM_ANN = {
 def needs_decode(ty: Ty) -> bool:
     if isinstance(ty, PrimTy):
         return ty.name in ("datetime", "date")
-    if isinstance(ty, LiteralTy):
+    if isinstance(ty, (LiteralTy, DictTy)):
         return False
     if isinstance(ty, ListTy):
         return needs_decode(ty.item)
@@ -73,7 +73,7 @@ def _kinds(ty: Ty) -> set[str]:
         return {"int"}
     if isinstance(ty, ListTy):
         return {"list"}
-    if isinstance(ty, (MapTy, ModelTy)):
+    if isinstance(ty, (MapTy, ModelTy, DictTy)):
         return {"dict"}
     if isinstance(ty, NullableTy):
         return _kinds(ty.inner) | {"null"}
@@ -98,7 +98,7 @@ _CHECKS = {
 
 def _type_words(ty: Ty, limit: int = 60) -> str:
     """A snake-case name for a type, for helper functions (``list_of_customer``)."""
-    if isinstance(ty, ModelTy):
+    if isinstance(ty, (ModelTy, DictTy)):
         words = snake(ty.name)
     elif isinstance(ty, ListTy):
         words = "list_of_" + _type_words(ty.item, limit)
@@ -126,6 +126,8 @@ class ModuleCode:
         self.models = models
         self.module = module
         self.type_names: set[str] = set()
+        #: request ``TypedDict`` names the annotations use (imported from ``params``)
+        self.dict_names: set[str] = set()
         self.helpers: list[str] = []
         self._helper_keys: dict[str, str] = {}
         self.uses: set[str] = set()
@@ -162,8 +164,14 @@ class ModuleCode:
             return "int | datetime.datetime" if param else "datetime.datetime"
         if isinstance(ty, ListTy):
             if param:
+                item = self.ann(ty.item, param)
+                if "str" in split_union(item) and not _holds_dict(ty.item):
+                    # a ``str`` is a ``Sequence[str]``: ``expand="data.customer"`` must not pass
+                    self.uses.add("SequenceNotStr")
+                    return f"SequenceNotStr[{item}]"
+                # (pyright infers a dict literal's TypedDict from ``Sequence``, not from a protocol)
                 self.uses.add("Sequence")
-                return f"Sequence[{self.ann(ty.item, param)}]"
+                return f"Sequence[{item}]"
             return f"{self._builtin('list')}[{self.ann(ty.item, param)}]"
         if isinstance(ty, MapTy):
             if param:
@@ -176,6 +184,12 @@ class ModuleCode:
                 self.uses.update(("Mapping", "Any"))
                 return f"{ty.name} | Mapping[str, Any]"
             return ty.name
+        if isinstance(ty, DictTy):
+            self.dict_names.add(ty.name)
+            if ty.model is None:
+                return ty.name
+            self.type_names.add(ty.model)
+            return f"{ty.model} | {ty.name}"
         if isinstance(ty, NullableTy):
             inner = self.ann(ty.inner, param)
             return inner if "None" in split_union(inner) else f"{inner} | None"
@@ -461,6 +475,15 @@ class ModuleCode:
             return f"to_iso({expr})"
         self.uses.add("dump")
         return f"dump({expr})"
+
+
+def _holds_dict(ty: Ty) -> bool:
+    """Whether a value of ``ty`` may be a request ``TypedDict`` (a union member)."""
+    if isinstance(ty, NullableTy):
+        return _holds_dict(ty.inner)
+    if isinstance(ty, UnionTy):
+        return any(_holds_dict(v) for v in ty.variants)
+    return isinstance(ty, DictTy)
 
 
 def split_union(ann: str) -> list[str]:

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 import attrs
 
 from ._ir import (
+    DictTy,
     ListTy,
     LiteralTy,
     MapTy,
@@ -86,6 +87,8 @@ def show(ty: Ty | None, *, limit: int = 6) -> str:
         return f"dict[str, {show(ty.value, limit=limit)}]"
     if isinstance(ty, ModelTy):
         return ty.name
+    if isinstance(ty, DictTy):
+        return ty.name if ty.model is None else f"{ty.model} | {ty.name}"
     if isinstance(ty, UnionTy):
         return " | ".join(show(v, limit=limit) for v in ty.variants)
     return f"{show(ty.inner, limit=limit)} | None"
@@ -103,6 +106,10 @@ def _shape(ty: Ty) -> str:
         return " | ".join(sorted(_shape(v) for v in ty.variants))
     if isinstance(ty, NullableTy):
         return f"{_shape(ty.inner)}?"
+    if isinstance(ty, DictTy):
+        # a request object: its keys are not compared here, and its TypedDict's name may
+        # differ between versions without the argument changing (both are dicts)
+        return "TypedDict" if ty.model is None else f"{ty.model} | TypedDict"
     return show(ty)
 
 

@@ -4,8 +4,8 @@ For each pinned version, ``docs/api/<provider>/<version>/`` gets an ``index.md``
 client, every resource with its operations) and one page per resource: each method with
 its HTTP route, provider docs link, full description, Python signature (the same one the
 generated code has: it comes from :func:`generator._render.method_view`), return type, a
-table of arguments with their descriptions, and deprecation notes. ``models.md`` lists every
-response model's fields. The pages quote the specs' descriptions, so ``docs/api/`` is
+table of arguments with their (whole) descriptions, and deprecation notes. ``models.md`` lists
+every response model's fields, ``params.md`` every request ``TypedDict``'s keys. The pages quote the specs' descriptions, so ``docs/api/`` is
 build output (git-ignored) like ``generated/``.
 """
 
@@ -182,13 +182,38 @@ def _model(code: ModuleCode, model: Model) -> list[str]:
     return out
 
 
+def _params_page(provider: Provider) -> str:
+    """``params.md``: every request ``TypedDict`` with its keys, whole descriptions included."""
+    out = [f"# {provider.title} {provider.version}: request objects", "", "[← index](index.md)", ""]
+    out.append(
+        f"`TypedDict`s in `{provider.package}.params` (and `usepolvo.{provider.name}.params` for the"
+        " default pin): the shapes of the dicts the methods take, for type checkers; at run time"
+        " they are plain dicts."
+    )
+    out.append("")
+    code = ModuleCode(provider.models, "params")
+    for rd in sorted(provider.request_dicts.values(), key=lambda d: d.name):
+        out += [f"## {rd.name}", ""]
+        if rd.description:
+            out += [_prose(rd.description), ""]
+        out += ["| key | type | required | description |", "|---|---|---|---|"]
+        for f in rd.fields:
+            out.append(
+                f"| {_code(f.wire)} | {_cell(_code(code.ann(f.ty, param=True)))} "
+                f"| {'yes' if f.required else ''} | {_cell(f.description)} |"
+            )
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
 def _index(provider: Provider, resources: list[Resource]) -> str:
     ops = len(provider.operations)
     module = version_module(provider.version)
     out = [
         f"# {provider.title} {provider.version} — `usepolvo.{provider.name}.{module}`",
         "",
-        f"{ops} operations in {len(resources)} resources, {len(provider.models)} models ([models](models.md)).",
+        f"{ops} operations in {len(resources)} resources, {len(provider.models)} models ([models](models.md)),"
+        f" {len(provider.request_dicts)} request objects ([params](params.md)).",
         "",
         "```python",
         f"from usepolvo.{provider.name}.{module} import {provider.client_class}",
@@ -209,7 +234,11 @@ def _index(provider: Provider, resources: list[Resource]) -> str:
 def render_provider_docs(provider: Provider) -> dict[str, str]:
     """Every page of one provider version, by file name."""
     resources = resource_files(provider)
-    pages = {"index.md": _index(provider, resources), "models.md": _models_page(provider)}
+    pages = {
+        "index.md": _index(provider, resources),
+        "models.md": _models_page(provider),
+        "params.md": _params_page(provider),
+    }
     for res in resources:
         pages[f"{res.module}.md"] = _resource_page(provider, res)
     docs_url = str(provider.config.get("docs_url", ""))

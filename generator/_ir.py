@@ -54,6 +54,15 @@ class ModelTy:
 
 
 @attrs.frozen
+class DictTy:
+    """A request object typed as the ``TypedDict`` ``name`` (in the version's ``params``
+    package); ``model``: the component's attrs model, also accepted in its place."""
+
+    name: str
+    model: str | None = None
+
+
+@attrs.frozen
 class UnionTy:
     """``anyOf``/``oneOf``; ``discriminator`` = (property, {value: model name}) when known."""
 
@@ -66,7 +75,7 @@ class NullableTy:
     inner: Ty
 
 
-Ty = Union[PrimTy, LiteralTy, UnixTimeTy, ListTy, MapTy, ModelTy, UnionTy, NullableTy]
+Ty = Union[PrimTy, LiteralTy, UnixTimeTy, ListTy, MapTy, ModelTy, DictTy, UnionTy, NullableTy]
 
 ANY = PrimTy("Any")
 
@@ -96,6 +105,19 @@ class Model:
     #: single-valued enum properties (e.g. Stripe's ``object: customer``), used to tell
     #: union variants apart when the spec has no discriminator
     consts: dict[str, object] = attrs.field(factory=dict)
+
+
+@attrs.define
+class RequestDict:
+    """A request object schema as a ``TypedDict``: keys are the wire names, ``required``
+    from the schema; one per component schema, one per distinct inline shape."""
+
+    name: str
+    module: str
+    fields: list[Field]
+    description: str = ""
+    #: the component key (``#/components/schemas/<key>``), or "" for an inline schema
+    source: str = ""
 
 
 # -- operations --------------------------------------------------------------------------
@@ -208,6 +230,8 @@ class Provider:
     client: object = None
     #: webhook events and signing scheme (``[webhooks]`` in provider.toml), or None
     webhooks: WebhooksIR | None = None
+    #: request objects typed as ``TypedDict`` (the ``params`` package), by name
+    request_dicts: dict[str, RequestDict] = attrs.field(factory=dict)
 
     @property
     def operations(self) -> list[Operation]:

@@ -36,7 +36,7 @@ from ._ir import (
 from ._loader import Document
 from ._naming import pascal, py_identifier, singular
 from ._paging import resolve as resolve_paging
-from ._schemas import SchemaConverter, first_paragraph
+from ._schemas import SchemaConverter, full_text, rename_dicts
 from ._security import requirement
 
 __all__ = ["GenerationError", "OperationBuilder"]
@@ -106,6 +106,16 @@ class OperationBuilder:
                     )
                 seen[key] = f"{method.upper()} {path}"
                 self._resource(root, op.resource).operations.append(op)
+        renames = self.schemas.name_request_dicts()
+        stack = [root]
+        while stack:
+            res = stack.pop()
+            stack.extend(res.children.values())
+            for op in res.operations:
+                for p in [*op.params, *(op.body.fields or [] if op.body else [])]:
+                    p.ty = rename_dicts(p.ty, renames)
+                if op.body is not None and op.body.ty is not None:
+                    op.body.ty = rename_dicts(op.body.ty, renames)
         return root, count
 
     def _resource(self, root: Resource, path: tuple[str, ...]) -> Resource:
@@ -129,12 +139,17 @@ class OperationBuilder:
         self, path: str, method: str, op: dict[str, Any], shared: list[Any], servers: Any
     ) -> Operation:
         op_id = str(op.get("operationId") or f"{method}_{path}")
+        dicts_before = set(self.schemas.request_dicts)
         params = self._params(op_id, shared, op.get("parameters") or [])
         responses, error = self._responses(op_id, op)
         paging = self._paging(params, responses, op, op_id, method)
         resource, name = self._name(path, method, op, op_id, paging, responses)
-        hint = pascal(name)
+        # what the body's TypedDicts are named after when nothing better names them: the
+        # method, with its resource unless the method names it (``CreateCustomer``, ``IssuesCreate``)
+        noun = singular(py_identifier(resource[-1])) if resource else ""
+        hint = pascal(name if not noun or noun in name else f"{resource[-1]}_{name}")
         body = self._body(op.get("requestBody"), method, hint, params)
+        self._home_request_dicts(dicts_before, resource, (op_id, hint))
         own_servers = op.get("servers") or servers
         srv = _server_url(own_servers[0], self.doc.root) if own_servers else None
         ext = op.get("externalDocs") or {}
@@ -160,6 +175,17 @@ class OperationBuilder:
             accept=_accept(responses),
             security=requirement(op.get("security")) if self.config.get("auth") == "spec" else None,
         )
+
+    def _home_request_dicts(
+        self, before: set[str], resource: tuple[str, ...], hints: tuple[str, ...]
+    ) -> None:
+        """The inline request ``TypedDict``s an operation introduced live in its resource's
+        ``params`` module (``params/customers.py``), not in one module per operation."""
+        own = {py_identifier(h, prefix="m_") for h in hints}
+        home = "_".join(py_identifier(p) for p in resource) or "default"
+        for name, rd in self.schemas.request_dicts.items():
+            if name not in before and not rd.source and rd.module in own:
+                rd.module = home
 
     def _base_url(self) -> str:
         servers = self.doc.root.get("servers") or [{}]
@@ -216,6 +242,7 @@ class OperationBuilder:
             while name in used or (name in _RESERVED_PARAMS and not (name == "page" and loc == "query")):
                 name += "_"
             used.add(name)
+            self.schemas.wire_context = wire
             ty = self.schemas.convert(
                 p.get("schema") or _content_schema(p),
                 pascal(op_id) + pascal(wire),
@@ -232,7 +259,7 @@ class OperationBuilder:
                     location=loc,
                     ty=ty,
                     required=bool(p.get("required")) or loc == "path",
-                    description=first_paragraph(p.get("description"), 300),
+                    description=full_text(p.get("description")),
                     style=style,
                     multi_segment=bool(p.get("x-multi-segment")),
                     deprecated=bool(p.get("deprecated")),
@@ -295,6 +322,7 @@ class OperationBuilder:
                         name = py_identifier("body_" + wire)
                     used.add(name)
                     pd = self.doc.deref(prop)
+                    self.schemas.wire_context = wire
                     ty = self.schemas.convert(
                         prop, hint + pascal(wire), py_identifier(hint, prefix="m_"), request=True
                     )
@@ -308,9 +336,7 @@ class OperationBuilder:
                             location="body",
                             ty=ty,
                             required=wire in req,
-                            description=first_paragraph(
-                                pd.get("description") if isinstance(pd, dict) else "", 300
-                            ),
+                            description=full_text(pd.get("description") if isinstance(pd, dict) else ""),
                             deprecated=isinstance(pd, dict) and bool(pd.get("deprecated")),
                         )
                     )
@@ -319,6 +345,7 @@ class OperationBuilder:
         if kind not in ("form", "json", "multipart", "text"):
             whole = PrimTy("file")
         else:
+            self.schemas.wire_context = ""
             whole = self.schemas.convert(
                 schema, hint + "Body", py_identifier(hint, prefix="m_"), request=True
             )

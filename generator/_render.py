@@ -7,6 +7,7 @@ rendered, so a failed generation leaves the previous ``generated/`` untouched.
 from __future__ import annotations
 
 import html
+import keyword
 import re
 from pathlib import Path
 from typing import Any
@@ -15,13 +16,15 @@ import jinja2
 
 from ._cache import cache_dir
 from ._codegen import ModuleCode, split_union
-from ._ir import LiteralTy, Model, NullableTy, Operation, Param, PrimTy, Provider, Resource, Ty
+from ._ir import LiteralTy, Model, NullableTy, Operation, Param, PrimTy, Provider, RequestDict, Resource, Ty
 from ._naming import snake
 
 __all__ = ["Renderer"]
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _TAG = re.compile(r"<[^>]+>")
+#: characters a docstring cannot hold as written (NUL, other control characters, CR)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
 #: a wire name whose Python name a reader could not guess (``page[size]``, ``DateSent<``)
 _UNGUESSABLE = re.compile(r"[^A-Za-z0-9_.\-]")
 
@@ -37,7 +40,8 @@ def _tuple_repr(value: Any) -> str:
 
 def doc_text(text: str, limit: int = 0) -> str:
     """Spec prose as a safe docstring body."""
-    text = html.unescape(_TAG.sub("", text or "")).strip()
+    text = html.unescape(_TAG.sub("", text or ""))
+    text = _CONTROL.sub(" ", text.replace("\r\n", "\n")).strip()
     if limit and len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
@@ -117,6 +121,7 @@ _CORE = (
     "from_unix",
     "lazy_model",
     "pick",
+    "SequenceNotStr",
     "to_iso",
     "to_unix",
 )
@@ -310,17 +315,38 @@ def method_view(code: ModuleCode, op: Operation, parsers: dict[str, str]) -> dic
 
 
 def _sentences(text: str, limit: int) -> str:
-    """``text`` as a docstring body, cut after the last whole sentence that fits in ``limit``
-    (at a word, with "…", when not even one does)."""
-    truncated = text.endswith("…")  # the spec loader already cut it, maybe mid-sentence
+    """``text`` as a docstring body: the whole sentences that fit in ``limit``, never cut
+    inside one (a first sentence longer than ``limit`` is kept whole)."""
+    truncated = text.endswith("…")  # a description the spec loader cut short (model fields)
     text = doc_text(text.rstrip("…") if truncated else text)
     if len(text) <= limit and not truncated:
         return text
-    cut = text[:limit] + " "
-    end = max(cut.rfind(". "), cut.rfind(".\n"), cut.rfind("! "), cut.rfind("? "))
-    if end > len(cut) // 3:
-        return cut[: end + 1]
-    return cut.rsplit(" ", 1)[0].rstrip(",;:") + " …"
+    ends = [m.end() for m in _SENTENCE_END.finditer(text + " ")]
+    fitting = [e for e in ends if e <= limit + 1]
+    if fitting:
+        return text[: fitting[-1]].rstrip()
+    if ends:
+        return text[: ends[0]].rstrip()
+    return text + (" …" if truncated else "")
+
+
+#: the end of a sentence: ``.``/``!``/``?`` before whitespace (not ``e.g.``, ``i.e.``, ``U.S.``)
+_SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\b[A-Z])[.!?](?=\s)")
+
+
+def _paragraphs(text: str) -> list[str]:
+    """Spec prose as docstring lines, whole: paragraphs and list items each start a line."""
+    out: list[str] = []
+    for para in re.split(r"\n\s*\n", doc_text(text)):
+        item: list[str] = []
+        for line in para.splitlines():
+            if re.match(r"\s*(?:[-*+]|\d+\.)\s", line) and item:
+                out.append(" ".join(item))
+                item = []
+            item.append(line.strip())
+        if item:
+            out.append(" ".join(item))
+    return [p for p in out if p]
 
 
 def _wrap(text: str, first: str = "", rest: str = "") -> list[str]:
@@ -354,8 +380,11 @@ def _method_doc(code: ModuleCode, op: Operation) -> str:
     if documented:
         lines += ["", "Args:"]
         for p in documented:
-            text = ("Deprecated. " if p.deprecated else "") + _sentences(p.description, 300)
-            lines += _wrap(text, f"    {p.name}: ", "        ")
+            paras = _paragraphs(p.description) or [""]
+            paras[0] = ("Deprecated. " if p.deprecated else "") + paras[0]
+            lines += _wrap(paras[0], f"    {p.name}: ", "        ")
+            for para in paras[1:]:
+                lines += _wrap(para, "        ", "        ")
     pad = "\n        "
     return pad.join(line.rstrip() for line in lines) + pad
 
@@ -537,3 +566,42 @@ def model_modules(provider: Provider) -> dict[str, list[Model]]:
 
 def version_module(version: str) -> str:
     return "v" + snake(version.replace(".", "_").replace("-", "_"))
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: names ruff (E741) refuses as class attributes
+_AMBIGUOUS = frozenset({"l", "O", "I"})
+
+
+def params_view(code: ModuleCode, rd: RequestDict) -> dict[str, Any]:
+    """What ``params_module.py.jinja`` renders for one request ``TypedDict``.
+
+    ``total=False`` when no key is required, else required keys plain and the others
+    ``NotRequired[...]``. The functional form (``X = TypedDict("X", {...})``, annotations
+    quoted) when a key is no identifier (``from``, ``page[size]``) or is a name the
+    annotations use, which a class body would shadow (a key ``str`` next to a ``str`` value).
+    """
+    total = any(f.required for f in rd.fields)
+    fields = []
+    for f in rd.fields:
+        ann = code.ann(f.ty, param=True)
+        if total and not f.required:
+            code.uses.add("NotRequired")
+            ann = f"NotRequired[{ann}]"
+        comment = _sentences(f.description, 160).strip() if f.description else ""
+        fields.append({"wire": f.wire, "ann": ann, "comment": _wrap(comment) if comment else []})
+    used = {name for f in rd.fields for name in _NAME.findall(str(code.ann(f.ty, param=True)))}
+    used |= {"TypedDict", "NotRequired"} | _AMBIGUOUS
+    functional = any(
+        not f.wire.isidentifier() or keyword.iskeyword(f.wire) or f.wire in used or f.wire.startswith("__")
+        for f in rd.fields
+    )
+    text = _sentences(rd.description, 400) if rd.description else ""
+    if not text:
+        text = (
+            f"The ``{rd.source.rsplit('/', 1)[-1]}`` object, as a request argument."
+            if rd.source
+            else "A request object (a plain ``dict`` at run time)."
+        )
+    doc = "\n    ".join(_wrap(text))
+    return {"name": rd.name, "fields": fields, "total": total, "functional": functional, "doc": doc}

@@ -2,16 +2,28 @@
 
 Component object schemas become models named after their key; inline object schemas
 become models named after where they sit (``Customer`` + ``address`` → ``CustomerAddress``)
-and live in their parent's module. In request bodies inline objects stay mappings (callers
-pass dicts); referenced components are accepted as models or mappings.
+and live in their parent's module.
+
+Request objects (bodies, object-valued parameters, nested keys) become ``TypedDict``s
+(:class:`RequestDict`, rendered into the version's ``params`` package): callers still pass
+plain dicts, and type checkers see every key. A component gets one, ``<Component>Param``,
+shared by every operation that takes it (its attrs model is accepted too); an inline object
+gets one per distinct shape, named after its ``title`` (Stripe's ``optional_fields_address``
+→ ``OptionalFieldsAddressParam``) or, without one or when that name is taken by another
+shape, after where it first sits (``CreateCustomerAddressParam``). An object that allows keys
+it does not list (``additionalProperties`` true or a schema) stays ``Mapping[str, Any]``: a
+``TypedDict`` would reject the keys it allows.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import attrs
+
 from ._ir import (
     ANY,
+    DictTy,
     Field,
     ListTy,
     LiteralTy,
@@ -20,14 +32,15 @@ from ._ir import (
     ModelTy,
     NullableTy,
     PrimTy,
+    RequestDict,
     Ty,
     UnionTy,
     UnixTimeTy,
 )
 from ._loader import Document
-from ._naming import pascal, py_identifier
+from ._naming import pascal, py_identifier, singular, snake
 
-__all__ = ["SchemaConverter", "first_paragraph"]
+__all__ = ["SchemaConverter", "first_paragraph", "full_text", "rename_dicts"]
 
 _PRIMS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "null": "None"}
 _RESERVED_FIELDS = {
@@ -54,6 +67,19 @@ def first_paragraph(text: Any, limit: int = 400) -> str:
     return para if len(para) <= limit else para[: limit - 1].rstrip() + "…"
 
 
+def full_text(text: Any) -> str:
+    """A description kept whole (docstrings wrap it; nothing is cut)."""
+    return text.strip() if isinstance(text, str) else ""
+
+
+#: words that say nothing about what a title names: a title needs two other words to name
+#: a TypedDict (``optional_fields_address``, ``range_query_specs``), else the object's place
+#: does (Stripe titles 20 different shapes ``param``, and ``invoice_settings`` ``customer_param``)
+_VAGUE_WORDS = frozenset(
+    {"param", "params", "spec", "specs", "data", "config", "options", "option", "object", "body"}
+)
+
+
 class SchemaConverter:
     """Converts schemas, collecting every model it creates in ``models``."""
 
@@ -63,6 +89,15 @@ class SchemaConverter:
         self._names_by_key: dict[str, str] = {}
         self._alias: dict[str, Ty] = {}
         self._alias_busy: set[str] = set()
+        #: request ``TypedDict``s by name; by component key; by inline shape
+        self.request_dicts: dict[str, RequestDict] = {}
+        self._dict_by_key: dict[str, str | None] = {}
+        self._dict_by_shape: dict[tuple[object, ...], str] = {}
+        self._request_alias: dict[str, Ty] = {}
+        #: where each inline TypedDict sits: (title, hint, property name), for its name
+        self._sites: dict[str, list[tuple[str, str, str]]] = {}
+        #: the property whose value is being converted (set by whoever converts one)
+        self.wire_context = ""
 
     # -- components --------------------------------------------------------------------
 
@@ -77,14 +112,20 @@ class SchemaConverter:
     def ref(self, ref: str, request: bool = False) -> Ty:
         target, key = self.doc.resolve(ref)
         if key in self._names_by_key:
+            if request:
+                return self._component_dict(key, target, self._names_by_key[key])
             return ModelTy(self._names_by_key[key])
-        if key in self._alias and not (request and _has_time(self._alias[key])):
+        if request and key in self._request_alias:
+            return self._request_alias[key]
+        if key in self._alias and not request:
             return self._alias[key]
         name = self.component_name(key)
         if self._is_model(target):
             self._names_by_key[key] = self._unique(name, key)
             name = self._names_by_key[key]
             self._build_model(target, name, py_identifier(name, prefix="m_"), source=key)
+            if request:
+                return self._component_dict(key, target, name)
             return ModelTy(name)
         if key in self._alias_busy:
             return ANY  # a recursive alias (e.g. a JSON value type); Any is the honest type
@@ -93,15 +134,21 @@ class SchemaConverter:
             ty = self.convert(target, name, py_identifier(name, prefix="m_"), request=request)
         finally:
             self._alias_busy.discard(key)
-        if not request:
+        if request:
+            self._request_alias[key] = ty
+        else:
             self._alias[key] = ty
         return ty
 
     def _unique(self, name: str, key: str) -> str:
-        if name not in self.models and name not in self._names_by_key.values():
+        if (
+            name not in self.models
+            and name not in self._names_by_key.values()
+            and name not in self.request_dicts
+        ):
             return name
         n = 2
-        while f"{name}{n}" in self.models:
+        while f"{name}{n}" in self.models or f"{name}{n}" in self.request_dicts:
             n += 1
         return f"{name}{n}"
 
@@ -173,7 +220,9 @@ class SchemaConverter:
             if len(parts) == 1 and not s.get("properties"):
                 return self.convert(parts[0], hint, module, request=request)
             if request:
-                return MapTy(ANY)
+                merged = self._merge_all_of(s)
+                merged.setdefault("title", s.get("title"))
+                return self._request_object(merged, hint, module)
             return self._object(self._merge_all_of(s), hint, module)
         if len(types) > 1:
             return UnionTy(tuple(self._convert(s, [t], hint, module, request) for t in types))
@@ -182,10 +231,7 @@ class SchemaConverter:
             return self._array(s, hint, module, request)
         if t == "object":
             if request:
-                ap = s.get("additionalProperties")
-                if not s.get("properties") and isinstance(ap, dict) and ap:
-                    return MapTy(self.convert(ap, hint + "Value", module, request=True))
-                return MapTy(ANY)
+                return self._request_object(s, hint, module)
             return self._object(s, hint, module)
         if t == "integer" and s.get("format") == "unix-time":
             return UnixTimeTy()
@@ -273,6 +319,125 @@ class SchemaConverter:
         self._build_model(s, name, module, source="")
         return ModelTy(name)
 
+    # -- request objects (TypedDicts) ---------------------------------------------------
+
+    def _request_object(self, s: dict[str, Any], hint: str, module: str) -> Ty:
+        """An inline request object: its ``TypedDict`` (one per distinct shape), or a mapping.
+
+        Named once every operation is read (:meth:`name_request_dicts`): until then a
+        ``TypedDict`` is known by a placeholder, and every place it sits is recorded."""
+        wire = self.wire_context
+        ap = s.get("additionalProperties")
+        if not s.get("properties"):
+            if isinstance(ap, dict) and ap:
+                return MapTy(self.convert(ap, hint + "Value", module, request=True))
+            return MapTy(ANY)
+        if ap not in (None, False):
+            return MapTy(ANY)  # keys it does not list are allowed: a TypedDict would refuse them
+        fields = self._request_fields(s, hint, module)
+        shape = tuple((f.wire, f.ty, f.required) for f in fields)
+        key = self._dict_by_shape.get(shape)
+        if key is None:
+            key = f"~{len(self._dict_by_shape)}"
+            self._dict_by_shape[shape] = key
+            self.request_dicts[key] = RequestDict(key, module, fields, full_text(s.get("description")))
+            self._sites[key] = []
+        title = s.get("title")
+        self._sites[key].append((title if isinstance(title, str) else "", hint, wire))
+        return DictTy(key)
+
+    def name_request_dicts(self) -> dict[str, str]:
+        """Final names of the inline request ``TypedDict``s; returns placeholder → name.
+
+        In order: a specific ``title`` (the most used one; two words besides "param",
+        "specs"…), for one used in one place only that place (``CreateCustomerTaxParam``),
+        for a shape shared by several places the key they share (``AddressParam``, an array's
+        item singular: ``LineItemParam``), else its first place. Components keep
+        ``<Model>Param``; a name taken by a model or another shape goes to the next choice,
+        and numbered (``…Param2``) as a last resort.
+        """
+        taken = set(self.models) | {n for n in self.request_dicts if not n.startswith("~")}
+        renames: dict[str, str] = {}
+        for key, sites in self._sites.items():
+            titles = [
+                t for t, _, _ in sites if len([w for w in snake(t).split("_") if w not in _VAGUE_WORDS]) > 1
+            ]
+            candidates = []
+            if titles:
+                candidates.append(pascal(max(dict.fromkeys(titles), key=titles.count)))
+            if len(sites) > 1:
+                wires = [(w, h.endswith("Item")) for _, h, w in sites if w]
+                if wires:
+                    wire, item = max(dict.fromkeys(wires), key=wires.count)
+                    candidates.append(pascal(singular(snake(wire)) if item else wire))
+            candidates.append(sites[0][1])
+            names = [_param_name(c) for c in candidates]
+            name = next((n for n in names if n not in taken), None)
+            if name is None:
+                n = 2
+                while f"{names[-1]}{n}" in taken:
+                    n += 1
+                name = f"{names[-1]}{n}"
+            taken.add(name)
+            renames[key] = name
+        dicts = {}
+        for key, rd in self.request_dicts.items():
+            rd.name = renames.get(key, key)
+            rd.fields = [attrs.evolve(f, ty=rename_dicts(f.ty, renames)) for f in rd.fields]
+            dicts[rd.name] = rd
+        self.request_dicts = dicts
+        self._sites.clear()
+        return renames
+
+    def _component_dict(self, key: str, target: Any, model: str) -> Ty:
+        """A component object in a request: its ``<Name>Param`` TypedDict (or its model)."""
+        if key not in self._dict_by_key:
+            s = self.doc.deref(target)
+            if "allOf" in s:
+                s = self._merge_all_of(s)
+            if s.get("additionalProperties") not in (None, False) or not s.get("properties"):
+                self._dict_by_key[key] = None  # open: the model or any mapping, as before
+            else:
+                # ``<Model>Param``, or ``<Model>Dict`` where a model has that name (OpenAI has
+                # both ``BetaAgentTag`` and ``BetaAgentTagParam``; ``ApplyPatchToolParamDict``)
+                own = [] if model.endswith(("Param", "Params")) else [model + "Param"]
+                name = self._dict_name([*own, model + "Dict"])
+                self._dict_by_key[key] = name
+                # registered before its fields: recursive references resolve to it
+                rd = RequestDict(
+                    name,
+                    py_identifier(model, prefix="m_"),
+                    [],
+                    description=full_text(s.get("description")),
+                    source=key,
+                )
+                self.request_dicts[name] = rd
+                rd.fields = self._request_fields(s, model, rd.module)
+        found = self._dict_by_key[key]
+        return ModelTy(model) if found is None else DictTy(found, model)
+
+    def _request_fields(self, s: dict[str, Any], hint: str, module: str) -> list[Field]:
+        required = set(s.get("required") or [])
+        fields = []
+        for wire, prop in (s.get("properties") or {}).items():
+            p = self.doc.deref(prop) if isinstance(prop, dict) else {}
+            read_only = isinstance(p, dict) and bool(p.get("readOnly"))
+            self.wire_context = str(wire)
+            ty = self.convert(prop, hint + pascal(str(wire)), module, request=True)
+            desc = full_text(p.get("description")) if isinstance(p, dict) else ""
+            fields.append(Field(str(wire), str(wire), ty, wire in required and not read_only, desc))
+        return fields
+
+    def _dict_name(self, candidates: list[str]) -> str:
+        """The first candidate no model or other TypedDict has, else the last one numbered."""
+        for name in candidates:
+            if name not in self.request_dicts and name not in self.models:
+                return name
+        base, n = candidates[-1], 2
+        while f"{base}{n}" in self.request_dicts or f"{base}{n}" in self.models:
+            n += 1
+        return f"{base}{n}"
+
     def _build_model(self, s: Any, name: str, module: str, *, source: str) -> None:
         s = self.doc.deref(s)
         if "allOf" in s:
@@ -324,6 +489,28 @@ _TYPE_KEYWORDS = frozenset(
         "const",
     }
 )
+
+
+def rename_dicts(ty: Ty, renames: dict[str, str]) -> Ty:
+    """``ty`` with its placeholder TypedDict names replaced by their final names."""
+    if not renames:
+        return ty
+    if isinstance(ty, DictTy):
+        return attrs.evolve(ty, name=renames.get(ty.name, ty.name))
+    if isinstance(ty, ListTy):
+        return ListTy(rename_dicts(ty.item, renames))
+    if isinstance(ty, MapTy):
+        return MapTy(rename_dicts(ty.value, renames))
+    if isinstance(ty, NullableTy):
+        return NullableTy(rename_dicts(ty.inner, renames))
+    if isinstance(ty, UnionTy):
+        return attrs.evolve(ty, variants=tuple(rename_dicts(v, renames) for v in ty.variants))
+    return ty
+
+
+def _param_name(base: str) -> str:
+    """``OptionalFieldsAddress`` → ``OptionalFieldsAddressParam`` (``TaxParam`` stays)."""
+    return base if base.endswith(("Param", "Params")) else base + "Param"
 
 
 def _annotation_only(s: Any) -> bool:

@@ -26,7 +26,7 @@ from ._errors import (
 )
 from ._operation import Operation, ResponseSpec
 from ._paging import PageStyle
-from ._types import NOT_GIVEN, NotGiven
+from ._types import NOT_GIVEN, NotGiven, SequenceNotStr
 
 if _typing.TYPE_CHECKING:
     from ._auth import Auth, GitHubAppAuth, TokenAuth
@@ -125,6 +125,7 @@ __all__ = [
     "ResponseTooLargeError",
     "ResponseValidationError",
     "RetryPolicy",
+    "SequenceNotStr",
     "TokenAuth",
     "UnprocessableEntityError",
     "best_match",

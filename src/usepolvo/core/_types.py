@@ -8,9 +8,12 @@ what the caller passed is sent.
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal
+from collections.abc import Iterator, Sequence
+from typing import Any, Final, Literal, Protocol, SupportsIndex, TypeVar, overload
 
-__all__ = ["NOT_GIVEN", "NotGiven"]
+__all__ = ["NOT_GIVEN", "NotGiven", "SequenceNotStr"]
+
+_T_co = TypeVar("_T_co", covariant=True)
 
 
 class NotGiven:
@@ -41,3 +44,26 @@ class NotGiven:
 
 
 NOT_GIVEN: Final = NotGiven()
+
+
+class SequenceNotStr(Protocol[_T_co]):
+    """A sequence that is not a ``str``: what generated signatures take for an array.
+
+    ``Sequence[str]`` also accepts a plain string (a string is a sequence of strings), so
+    ``expand="data.customer"`` where a list is expected would type-check and be sent as
+    letters. ``str.__contains__`` only takes a ``str``, so a string does not match this
+    protocol's ``__contains__(object)``; lists and tuples (what the encoders send as
+    arrays) do, covariantly: a ``list[UserMessageParam]`` is a ``SequenceNotStr[MessageParam]``.
+    (The same device as openai-python's ``SequenceNotStr``.)
+    """
+
+    @overload
+    def __getitem__(self, index: SupportsIndex, /) -> _T_co: ...
+    @overload
+    def __getitem__(self, index: slice, /) -> Sequence[_T_co]: ...
+    def __contains__(self, value: object, /) -> bool: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[_T_co]: ...
+    def index(self, value: Any, start: int = 0, stop: int = ..., /) -> int: ...
+    def count(self, value: Any, /) -> int: ...
+    def __reversed__(self) -> Iterator[_T_co]: ...
