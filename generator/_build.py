@@ -188,7 +188,9 @@ def render_params(r: Renderer, provider: Provider, base: Path, ctx: dict[str, An
         )
         type_imports += sorted(f"from ..models import {n}" for n in code.type_names)
         code.type_imports = type_imports or ["pass"]
-        files[base / "params" / f"{mod}.py"] = r.render("params_module.py.jinja", dicts=views, code=code, **ctx)
+        files[base / "params" / f"{mod}.py"] = r.render(
+            "params_module.py.jinja", dicts=views, code=code, **ctx
+        )
 
 
 def _render_resource(r: Renderer, provider: Provider, res: Resource, ctx: dict[str, Any]) -> str:
