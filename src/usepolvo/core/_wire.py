@@ -4,7 +4,8 @@ With ``transport="aiohttp"`` the wire work is aiohttp's, yet ``httpx.AsyncClient
 still ran its auth flow, redirect loop, timers and response wrappers around every request:
 about a fifth of the client's CPU per request on the benchmark. :func:`send` does what
 ``send(request, stream=True)`` does on a pool the SDK built (no client auth, redirects
-followed, the pool's response hooks, cookies kept, the pool's timeouts), calling the
+followed, the pool's response hooks, cookies kept, the pool's timeouts, httpx's
+``HTTP Request`` log line), calling the
 transport directly. Redirects are built by httpx's own ``_build_redirect_request`` (method
 rewrite, ``Authorization`` dropped on another origin, cookies), so the policy is httpx's.
 
@@ -15,12 +16,16 @@ which.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["direct_transport", "send"]
+__all__ = ["build", "direct_transport", "send"]
+
+#: httpx's logger: its "HTTP Request: …" line is kept (and masked like httpx's own)
+_HTTPX_LOG = logging.getLogger("httpx")
 
 
 def direct_transport(http: httpx.AsyncClient) -> Any:
@@ -53,6 +58,15 @@ async def send(http: httpx.AsyncClient, transport: Any, request: httpx.Request) 
         response.request = request
         if response.extensions.get("usepolvo.set_cookie", True):
             http.cookies.extract_cookies(response)
+        if _HTTPX_LOG.isEnabledFor(logging.INFO):  # the line httpx's own send logs
+            _HTTPX_LOG.info(
+                'HTTP Request: %s %s "%s %d %s"',
+                request.method,
+                request.url,
+                response.http_version,
+                response.status_code,
+                response.reason_phrase,
+            )
         try:
             for hook in hooks["response"]:
                 await hook(response)
