@@ -318,6 +318,7 @@ BAD = textwrap.dedent(
     os.environ.get("POLVO_TRANSPORT") == "aiohttp",
     reason="typing does not depend on the transport: checked in the default (httpx) run",
 )
+@pytest.mark.slow  # mypy/pyright over a generated provider: minutes cold
 def test_parsed_and_hooks_are_typed_under_mypy_strict(tmp_path: Path) -> None:
     program, bad = tmp_path / "raw_typed.py", tmp_path / "bad_hooks.py"
     program.write_text(TYPED)

@@ -246,6 +246,7 @@ def test_descriptions_are_whole_and_cannot_break_the_docstring(out: Path) -> Non
         compile((_package(out) / "params" / name).read_text(), name, "exec")
 
 
+@pytest.mark.slow  # mypy/pyright over a generated provider: minutes cold
 def test_generated_params_pass_ruff_and_mypy_strict(out: Path) -> None:
     package = out / "usepolvo" / "acme"
     ruff = subprocess.run(

@@ -133,6 +133,7 @@ def test_the_program_lists_twelve_distinct_mistakes() -> None:
     assert text.count("\n") == max(where)
 
 
+@pytest.mark.slow  # mypy/pyright over a generated provider: minutes cold
 def test_mypy_strict_reports_each_mistake(tmp_path: Path) -> None:
     bad, good, where = _write(tmp_path)
     proc = subprocess.run(
@@ -158,6 +159,7 @@ def _pyright() -> str | None:
     return shutil.which("pyright")
 
 
+@pytest.mark.slow  # mypy/pyright over a generated provider: minutes cold
 def test_pyright_strict_reports_each_mistake(tmp_path: Path) -> None:
     exe = _pyright()
     if exe is None:
