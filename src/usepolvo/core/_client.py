@@ -784,6 +784,10 @@ class BaseClient:
                 bound = deadline
             try:
                 async with _timeout_at(bound):
+                    if deadline is not None and loop.time() >= deadline:
+                        # spent in a hook or a wait that never suspended: send nothing (aiohttp
+                        # would write the request before the expired timeout cancels it)
+                        raise TimeoutError
                     response = await http.send(request, stream=True)
                     # Read the server's signals before the slot goes back, so that no queued
                     # call slips out between this answer and the pause it orders.
