@@ -90,6 +90,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 auto_decompress=False,
                 skip_auto_headers=("User-Agent", "Accept-Encoding"),
             )
+            # aiohttp >= 3.10 resends a GET/PUT/DELETE once, unseen, when the connection drops
+            # (a reset, a close): polvo's attempt loop owns retries (counted, hooked, limited,
+            # logged), so one attempt must be one request (aiohttp's own test client does this).
+            if hasattr(self._session, "_retry_connection"):
+                self._session._retry_connection = False
         return self._session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:

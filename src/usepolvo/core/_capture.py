@@ -41,12 +41,24 @@ class Capture:
         "operation",
         "request_id",
         "status_code",
+        "task",
         "total_elapsed",
         "url",
     )
 
     def __init__(self) -> None:
+        import asyncio
+
         self.filled = False
+        #: the task of the ``with_raw_response`` call: only its own attempts fill the slot (a
+        #: task started inside the call copies the context, slot included, but is not the call)
+        self.task = asyncio.current_task()
+
+    def fill_from(self, other: Capture) -> None:
+        """Take ``other``'s response (a nested ``with_raw_response`` of the same task)."""
+        for name in self.__slots__:
+            if name != "task":
+                setattr(self, name, getattr(other, name))
 
     def fill(
         self,
@@ -111,6 +123,8 @@ async def observe(
     if capture is not None and started is not None and response is not None:
         import asyncio
 
+        if capture.task is not asyncio.current_task():
+            return
         headers = safe_headers(response.headers, client._api_key)
         capture.fill(
             response, headers, headers.get(cfg.request_id_header), took,

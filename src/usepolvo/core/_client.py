@@ -797,6 +797,10 @@ class BaseClient:
                 bound = deadline
             try:
                 async with _timeout_at(bound):
+                    if deadline is not None and loop.time() >= deadline:
+                        # spent in a hook or a wait that never suspended: send nothing (aiohttp
+                        # would write the request before the expired timeout cancels it)
+                        raise TimeoutError
                     if direct is None:
                         response = await http.send(request, stream=True)
                     else:

@@ -179,6 +179,7 @@ def _checked(name: str, hooks: object) -> tuple[Any, ...]:
     if hooks is None:
         return ()
     if callable(hooks):
+        _not_generator(name, hooks)
         return (hooks,)
     if isinstance(hooks, (str, bytes)) or not isinstance(hooks, Sequence):
         raise ConfigurationError(
@@ -189,7 +190,18 @@ def _checked(name: str, hooks: object) -> tuple[Any, ...]:
             raise ConfigurationError(
                 f"{name}[{i}] is a {type(hook).__name__}, not a callable: pass functions taking one event"
             )
+        _not_generator(f"{name}[{i}]", hook)
     return tuple(hooks)
+
+
+def _not_generator(name: str, hook: object) -> None:
+    """A generator function is callable, but calling it runs none of its body: refuse it."""
+    for fn in (hook, getattr(hook, "__call__", None)):  # noqa: B004
+        if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+            raise ConfigurationError(
+                f"{name} is a generator function (it has `yield`): calling it would run none of "
+                "its body; pass a plain or `async def` function taking one event"
+            )
 
 
 def make_hooks(provider: str, on_request: object, on_response: object) -> Hooks | None:

@@ -11,7 +11,11 @@ came; the events are read afterwards).
 How: the call runs in the caller's task with a fresh capture slot in a context variable;
 the attempt loop (``BaseClient._exchange``) fills it with the final attempt's response when
 it succeeds. Context variables are per task, so calls under ``asyncio.gather`` each get
-their own. Errors need none of this: they carry their response already.
+their own. Only the caller's task fills its slot: a task started inside the call copies the
+context but is another call (its response never stands in for the one ``parsed`` came
+from). Nested, ``with_raw_response(with_raw_response(call))`` gives the inner
+``APIResponse`` as ``parsed``, with the same response. Errors need none of this: they carry
+their response already.
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ async def with_raw_response(call: Awaitable[T]) -> APIResponse[T]:
             f"with_raw_response() takes a call such as client.customers.retrieve_customer('cus_1') "
             f"(not awaited), got {type(call).__name__}"
         )
+    parent = CAPTURE.get()
     capture = Capture()
     token = CAPTURE.set(capture)
     try:
@@ -87,6 +92,8 @@ async def with_raw_response(call: Awaitable[T]) -> APIResponse[T]:
             "the call itself, not yet awaited (client.customers.retrieve_customer('cus_1')), "
             "not a Task or an already awaited result"
         )
+    if parent is not None and parent.task is capture.task:
+        parent.fill_from(capture)  # nested: the outer call sent this request too
     return APIResponse(
         parsed,
         capture.status_code,
