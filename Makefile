@@ -87,6 +87,8 @@ update-spec: venv
 
 bench: generate
 	$(PYTHON) scripts/bench.py
+	$(PYTHON) scripts/bench_models.py
+	$(PYTHON) scripts/bench_generate.py
 	$(PYTHON) scripts/bench_limits.py
 	$(PYTHON) scripts/bench_redis.py
 
