@@ -473,16 +473,19 @@ async def test_path_parameters_are_percent_encoded(stripe_server: StripeServer, 
 
 async def test_retrieve_and_delete(stripe_server: StripeServer, client: StripeClient) -> None:
     customer = await client.customers.retrieve_customer("cus_00002")
-    assert type(customer) is Customer
+    # models decode lazily (issue 16): until first use ``type()`` is Customer's lazy twin, a
+    # subclass of the same name; any use, ``__class__`` included, makes it the class itself
+    assert isinstance(customer, Customer)
+    assert customer.__class__ is Customer
     assert customer.to_dict() == stripe_server.customer("cus_00002")
 
     deleted = await client.customers.delete_customer("cus_00002")
-    assert type(deleted) is DeletedCustomer
+    assert deleted.__class__ is DeletedCustomer
     assert (deleted.id, deleted.object, deleted.deleted) == ("cus_00002", "customer", True)
     assert "cus_00002" not in stripe_server.customer_ids
 
     again = await client.customers.retrieve_customer("cus_00002")  # Stripe answers 200 with a stub
-    assert type(again) is DeletedCustomer
+    assert again.__class__ is DeletedCustomer
 
     with pytest.raises(NotFoundError):
         await client.customers.delete_customer("cus_00002")
