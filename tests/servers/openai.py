@@ -226,8 +226,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         words = ["Hel", "lo", " there"]
         if body["model"] == "hold-open":
-            for i, w in enumerate(words[:2]):
-                self._chunked(f"data: {json.dumps(_chunk(i, w))}\n\n".encode())
+            try:
+                for i, w in enumerate(words[:2]):
+                    self._chunked(f"data: {json.dumps(_chunk(i, w))}\n\n".encode())
+            except OSError:  # the client closed before the chunks went out: closed all the same
+                self.owner.client_closed.set()
+                self.close_connection = True
+                return
             self._wait_for_close()
             return
         # a comment, an event split over several data lines, \r\n line ends, an id
