@@ -42,6 +42,19 @@ def _yarl_url(url: str, *, encoded: bool) -> Any:
     return yarl.URL(url, encoded=encoded)
 
 
+#: httpcore's bound on a response head (h11 ``max_incomplete_event_size``): aiohttp's own
+#: default refuses any header line over 8190 bytes, which httpx accepts
+_HEAD_LIMIT = 100 * 1024
+
+
+def _head_limits(aiohttp: Any) -> dict[str, int]:
+    """``ClientSession`` arguments that let one status or header line be as long as httpx allows."""
+    import inspect
+
+    params = inspect.signature(aiohttp.ClientSession.__init__).parameters
+    return {k: _HEAD_LIMIT for k in ("max_line_size", "max_field_size") if k in params}
+
+
 class _Body(httpx.AsyncByteStream):
     def __init__(self, response: aiohttp.ClientResponse) -> None:
         self._response = response
@@ -89,6 +102,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 connector=connector,
                 auto_decompress=False,
                 skip_auto_headers=("User-Agent", "Accept-Encoding"),
+                **_head_limits(aiohttp),
             )
         return self._session
 
