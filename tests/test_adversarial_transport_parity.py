@@ -393,3 +393,111 @@ async def test_get_and_post_send_same_headers() -> None:
 
     seen = await run(write(response()), two)
     same(seen)
+
+
+# -- raw responses, retries, strict, logs, masking -------------------------------------
+
+
+def raw_view(r: Any) -> Any:
+    return (
+        r.parsed.to_dict(),
+        r.status_code,
+        sorted((k, v) for k, v in r.headers.items() if k not in ("date",)),
+        r.request_id,
+        r.attempts,
+        r.method,
+        r.url.rsplit(":", 1)[1].split("/", 1)[1],
+        r.operation,
+    )
+
+
+async def test_raw_response_same_with_echoed_key_and_duplicates() -> None:
+    extra = (
+        b"Request-Id: req_1\r\nX-Echo: Bearer " + KEY.encode() + b"\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n"
+    )
+
+    async def call(c: Any) -> Any:
+        return raw_view(await c.with_raw_response(get(c)))
+
+    seen = await run(write(response(headers=extra)), call)
+    same(seen, "results")
+    assert KEY not in repr(seen["aiohttp"]["results"])
+
+
+async def test_retry_after_then_success() -> None:
+    async def respond(srv: Server, n: int, head: bytes, w: asyncio.StreamWriter) -> None:
+        if n < 2:
+            w.write(response("503 Service Unavailable", body=b'{"error": {}}', headers=b"Retry-After: 0\r\n"))
+        else:
+            w.write(response(headers=b"Request-Id: req_ok\r\n"))
+        await w.drain()
+
+    async def call(c: Any) -> Any:
+        return raw_view(await c.with_raw_response(c.customers.create_customer(email="r@example.com")))
+
+    seen = await run(respond, call, max_retries=3)
+    same(seen)
+    assert seen["aiohttp"]["results"][0][1][4] == 3
+
+
+async def test_error_echoing_key_is_masked() -> None:
+    body = b'{"error": {"message": "bad key ' + KEY.encode() + b'", "type": "invalid_request_error"}}'
+
+    async def call(c: Any) -> Any:
+        try:
+            await get(c)
+        except Exception as exc:  # noqa: BLE001
+            return (type(exc).__name__, str(exc).replace(c.base_url if hasattr(c, "base_url") else "", ""))
+        return None
+
+    seen = await run(write(response("401 Unauthorized", body=body)), call)
+    for t in ("httpx", "aiohttp"):
+        assert KEY not in repr(seen[t]["results"])
+    assert [r[1][0] for r in seen["httpx"]["results"]] == [r[1][0] for r in seen["aiohttp"]["results"]]
+
+
+async def test_strict_client_raises_at_call_not_on_read() -> None:
+    bad = b'{"id": 5, "object": "customer", "created": "yesterday", "livemode": "no"}'
+    seen = await run(write(response(body=bad)), get, strict=True)
+    same(seen, "results")
+    assert seen["aiohttp"]["results"][0][1] == "ResponseValidationError"
+
+
+@pytest.mark.parametrize("version", [b"HTTP/1.1", b"HTTP/1.0"])
+async def test_httpx_log_line_same(version: bytes, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    seen: dict[str, list[str]] = {}
+    for transport in ("httpx", "aiohttp"):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="httpx"):
+            async with Server(write(response().replace(b"HTTP/1.1", version, 1), close=True)) as srv:
+                client = stripe(srv.url, transport)
+                try:
+                    await get(client)
+                finally:
+                    await client.aclose()
+                seen[transport] = [
+                    r.getMessage().replace(str(srv.port), "PORT") for r in caplog.records if r.name == "httpx"
+                ]
+    assert seen["httpx"] == seen["aiohttp"]
+    assert KEY not in repr(seen)
+
+
+@pytest.mark.parametrize("reason", [b"OK", b"", b"Fine \xe9t\xe9", b"\xff\xfe", b"OK  with  spaces"])
+async def test_odd_reason_phrases(reason: bytes) -> None:
+    async def call(c: Any) -> Any:
+        r = await c.with_raw_response(get(c))
+        return (r.status_code, r.parsed.id)
+
+    data = b"HTTP/1.1 200 " + reason + response()[len(b"HTTP/1.1 200 OK") :]
+    seen = await run(write(data), call)
+    same(seen, "results")
+
+
+async def test_http_1_0_raw_response_same() -> None:
+    async def call(c: Any) -> Any:
+        return raw_view(await c.with_raw_response(get(c)))
+
+    seen = await run(write(response().replace(b"HTTP/1.1", b"HTTP/1.0", 1), close=True), call, calls=2)
+    same(seen, "results")
