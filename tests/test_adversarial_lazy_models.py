@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import sys
 import threading
 import time
 from types import MappingProxyType
@@ -320,3 +321,86 @@ def test_assignment_during_concurrent_decode_is_not_lost() -> None:
     m.tax_exempt = "none"  # the decode that started first has finished
     second.join()
     assert m.tax_exempt == "none"
+
+
+def test_thread_meeting_a_finishing_decode_never_sees_missing_attribute() -> None:
+    # was a defect: a thread whose field lookup failed while another thread finished the
+    # decode (and dropped the JSON) raised AttributeError for a field the model has
+    sys.setswitchinterval(1e-6)
+    errors: list[BaseException] = []
+    deadline = time.monotonic() + 3
+    try:
+        while time.monotonic() < deadline and not errors:
+            ms = [Customer.from_dict({"id": "c", "object": "customer"}) for _ in range(200)]
+
+            def first(ms: list[Customer] = ms) -> None:
+                for m in ms:
+                    _ = m.id
+
+            def other(ms: list[Customer] = ms) -> None:
+                for m in ms:
+                    try:
+                        _ = m.fields_set
+                    except AttributeError as exc:
+                        errors.append(exc)
+
+            threads = [threading.Thread(target=f) for f in (first, other, other)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+    finally:
+        sys.setswitchinterval(0.005)
+    assert not errors, errors[:2]
+
+
+GH_USER = {"login": "octo", "id": 1, "node_id": "U_1", "type": "User", "site_admin": False, "avatar_url": "a"}
+GH_ISSUE: dict[str, Any] = {
+    "id": 1,
+    "number": 7,
+    "title": "t",
+    "state": "open",
+    "user": GH_USER,
+    "labels": ["plain", {"id": 3, "name": "bug", "color": "f00", "default": False}, None, 5],
+    "assignees": [GH_USER, {"login": 9}, "nope"],
+    "milestone": None,
+    "reactions": {"+1": 2, "url": "u", "total_count": 2, "weird": True},
+    "pull_request": {"url": None, "merged_at": "2024-01-01T00:00:00Z", "diff_url": 3},
+    "created_at": "2024-05-31T12:00:00.123+02:00",
+    "closed_at": "not a date",
+    "body": "x" * 1000,
+}
+
+
+def test_github_issue_nested_unions_lossless_and_equal() -> None:
+    from usepolvo.github.models import Issue
+
+    lazy = Issue.from_dict(copy.deepcopy(GH_ISSUE))
+    used = Issue.from_dict(copy.deepcopy(GH_ISSUE))
+    _ = used.labels[1].name, used.assignees[0].login, used.pull_request.merged_at
+    assert lazy == used
+    assert lazy.to_dict() == GH_ISSUE
+    assert used.to_dict() == GH_ISSUE
+    assert pickle.loads(pickle.dumps(Issue.from_dict(copy.deepcopy(GH_ISSUE)))).to_dict() == GH_ISSUE
+    assert repr(Issue.from_dict(copy.deepcopy(GH_ISSUE))) == repr(used)
+    assert Issue.from_dict(copy.deepcopy(GH_ISSUE)).spec_mismatches() == used.spec_mismatches()
+    assert type(used.labels[1]).__name__ == "IssueLabelsItemOption1"
+    assert used.labels[0] == "plain" and used.labels[2] is None and used.labels[3] == 5
+    assert used.closed_at == "not a date"
+
+
+def test_github_issue_strict_names_field_at_once() -> None:
+    from usepolvo.github.models import Issue
+
+    with pytest.raises(ResponseValidationError, match=r"^Issue\.\w+"):
+        Issue.from_dict_strict(copy.deepcopy(GH_ISSUE))
+
+
+def test_deep_nested_extra_fields_lossless() -> None:
+    deep: Any = {"leaf": 1}
+    for i in range(300):
+        deep = {"n": deep} if i % 2 else [deep, i]
+    d = {"id": "cus_1", "object": "customer", "deep": deep}
+    m = Customer.from_dict(d)
+    assert m.to_dict() == d
+    assert copy.deepcopy(m) == Customer.from_dict(d)
