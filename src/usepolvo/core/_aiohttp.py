@@ -42,6 +42,26 @@ def _yarl_url(url: str, *, encoded: bool) -> Any:
     return yarl.URL(url, encoded=encoded)
 
 
+def _version(version: Any) -> bytes:
+    """The status line's protocol, as httpx reports it (``HTTP/1.0`` stays ``HTTP/1.0``)."""
+    if version is None or version == (1, 1):
+        return b"HTTP/1.1"
+    return f"HTTP/{version[0]}.{version[1]}".encode()
+
+
+#: httpcore's bound on a response head (h11 ``max_incomplete_event_size``): aiohttp's own
+#: default refuses any header line over 8190 bytes, which httpx accepts
+_HEAD_LIMIT = 100 * 1024
+
+
+def _head_limits(aiohttp: Any) -> dict[str, int]:
+    """``ClientSession`` arguments that let one status or header line be as long as httpx allows."""
+    import inspect
+
+    params = inspect.signature(aiohttp.ClientSession.__init__).parameters
+    return {k: _HEAD_LIMIT for k in ("max_line_size", "max_field_size") if k in params}
+
+
 class _Body(httpx.AsyncByteStream):
     def __init__(self, response: aiohttp.ClientResponse) -> None:
         self._response = response
@@ -89,6 +109,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 connector=connector,
                 auto_decompress=False,
                 skip_auto_headers=("User-Agent", "Accept-Encoding"),
+                **_head_limits(aiohttp),
             )
             # aiohttp >= 3.10 resends a GET/PUT/DELETE once, unseen, when the connection drops
             # (a reset, a close): polvo's attempt loop owns retries (counted, hooked, limited,
@@ -154,8 +175,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             stream=_Body(response),
             request=request,
             extensions={
-                "http_version": b"HTTP/1.1",
-                "reason_phrase": (response.reason or "").encode(),
+                "http_version": _version(response.version),
+                # aiohttp decodes a non-UTF-8 reason with surrogateescape: give the bytes back
+                "reason_phrase": (response.reason or "").encode("utf-8", "surrogateescape"),
                 # read from aiohttp's C multidict: spares the direct send an httpx header scan
                 "usepolvo.set_cookie": "Set-Cookie" in response.headers,
             },

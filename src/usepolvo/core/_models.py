@@ -151,6 +151,12 @@ class BaseModel:
             try:
                 pending = _wire_get(self)
             except AttributeError:
+                # the thread decoding it may have set the field and dropped the JSON between
+                # the failed lookup and here: look again before calling the attribute missing
+                try:
+                    return object.__getattribute__(self, name)
+                except AttributeError:
+                    pass
                 raise AttributeError(
                     f"{type(self).__name__!r} object has no attribute {name!r}", name=name, obj=self
                 ) from None
