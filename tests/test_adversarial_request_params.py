@@ -205,6 +205,13 @@ GOOD = {
     "model_instance_where_param_accepted": """
     await oai.chat.create_chat_completion(model="m", messages=[um, {"role": "system", "content": "x"}])
     """,
+    "empty_and_null_values": """
+    await stripe.customers.create_customer(address={}, expand=[], metadata={"k": "v"}, shipping="")
+    await oai.chat.create_chat_completion(
+        model="m", messages=[{"role": "assistant", "content": None}], metadata=None)
+    shipping = CustomerShippingParam(address=OptionalFieldsAddressParam(line1="x"), name="n")
+    await stripe.customers.create_customer(shipping=shipping)
+    """,
     "mixed_label_items": """
     await gh.issues.create("o", "r", title="t", labels=["bug", {"name": "x"}], assignees=("a",))
     await gh.issues.create("o", "r", title="t", labels=[{"name": "x"}])
@@ -226,13 +233,18 @@ BAD = {
     "int_where_str": 'await stripe.customers.create_customer(address={"line1": 1})',
     "str_where_list_of_str": 'await stripe.customers.create_customer(preferred_locales="en")',
     "str_where_list_of_str_or_object": 'await gh.issues.create("o", "r", title="t", labels="bug")',
-    "typed_dict_of_wrong_kind": """a: OptionalFieldsAddressParam = {"line1": "x"}
-    await stripe.customers.create_customer(shipping=a)""",
+    "typed_dict_of_wrong_kind": """
+    a: OptionalFieldsAddressParam = {"line1": "x"}
+    await stripe.customers.create_customer(shipping=a)
+    """,
     "wrong_enum_in_content_part": (
         'await oai.chat.create_chat_completion(model="m", '
         'messages=[{"role": "user", "content": [{"type": "txt", "text": "hi"}]}])'
     ),
     "model_where_list_expected": 'await oai.chat.create_chat_completion(model="m", messages=um)',
+    "empty_dict_missing_required_keys": "await stripe.customers.create_customer(shipping={})",
+    "none_in_non_nullable_nested_key": 'await stripe.customers.create_customer(address={"line1": None})',
+    "list_of_str_where_list_of_objects": 'await stripe.customers.create_customer(tax_id_data=["eu_vat"])',
     "bad_key_in_mixed_label_list": 'await gh.issues.create("o", "r", title="t", labels=["bug", {"nam": "x"}])',
 }
 
@@ -245,7 +257,9 @@ def pyright_errors(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[s
     d = tmp_path_factory.mktemp("typing")
     (d / "pyrightconfig.json").write_text(json.dumps({"typeCheckingMode": "strict"}))
     for name, body in {**{f"good_{k}": v for k, v in GOOD.items()}, **{f"bad_{k}": v for k, v in BAD.items()}}.items():
-        (d / f"{name}.py").write_text(_HEADER + textwrap.indent(textwrap.dedent(body).strip(), "    ") + "\n")
+        src = _HEADER + textwrap.indent(textwrap.dedent(body).strip(), "    ") + "\n"
+        compile(src, name, "exec")  # a program pyright rejects must be valid Python
+        (d / f"{name}.py").write_text(src)
     out = subprocess.run(
         [str(pyright), "--outputjson", "--pythonpath", sys.executable, "-p", str(d / "pyrightconfig.json")],
         capture_output=True,
