@@ -171,14 +171,6 @@ class ModuleCode:
                     return f"SequenceNotStr[{item}]"
                 # (pyright infers a dict literal's TypedDict from ``Sequence``, not from a protocol)
                 self.uses.add("Sequence")
-                members = split_union(item)
-                if "str" in members:
-                    # items that may be a string or an object (GitHub's ``labels``): a list of
-                    # strings or mixed items as ``SequenceNotStr``, a list of dict literals as
-                    # ``Sequence`` of the objects alone, so ``labels="bug"`` is an error too
-                    self.uses.add("SequenceNotStr")
-                    rest = " | ".join(m for m in members if m != "str")
-                    return f"SequenceNotStr[{item}] | Sequence[{rest}]"
                 return f"Sequence[{item}]"
             return f"{self._builtin('list')}[{self.ann(ty.item, param)}]"
         if isinstance(ty, MapTy):
