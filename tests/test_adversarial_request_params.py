@@ -280,6 +280,7 @@ def pyright_errors(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[s
     return errors
 
 
+@pytest.mark.slow  # pyright over the generated providers
 @pytest.mark.parametrize("name", sorted(GOOD))
 def test_pyright_accepts_correct_program(pyright_errors: dict[str, list[str]], name: str) -> None:
     assert pyright_errors.get(f"good_{name}", []) == []
@@ -297,6 +298,7 @@ MISSED = {
 }
 
 
+@pytest.mark.slow  # pyright over the generated providers
 @pytest.mark.parametrize(
     "name",
     [
