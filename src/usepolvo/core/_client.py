@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 from . import _testhooks
 from ._body import ACCEPT_ENCODING, BadEncoding, read_body
-from ._capture import CAPTURE, observe
+from ._capture import CAPTURE, observe, safe_headers
 from ._config import ProviderConfig
 from ._encoding import encode_form, encode_path, encode_query, to_jsonable
 from ._errors import (
@@ -996,11 +996,7 @@ class BaseClient:
                 parsed = op.error(body)
             except Exception:  # noqa: BLE001 - an odd error body must not hide the error
                 parsed = None
-        headers = response.headers
-        if secret and len(secret) >= 6 and any(secret in v for v in headers.values()):
-            import httpx
-
-            headers = httpx.Headers([(k, redact(v, secret)) for k, v in headers.multi_items()])
+        headers = safe_headers(response.headers, secret)
         cls = RateLimitError if rate_limited else error_class_for(response.status_code)
         return cls(
             redact(_error_message(body, response.reason_phrase), secret),
