@@ -148,6 +148,8 @@ def render_version(provider: Provider, pin: Pin, out: Path, files: Files) -> Non
     modules = model_modules(provider)
     names = sorted((m.name, mod) for mod, ms in modules.items() for m in ms)
     put(base / "models" / "__init__.py", r.render("models_init.py.jinja", names=names, **ctx))
+    # the index's re-exports for type checkers (the module itself is one string, see the template)
+    put(base / "models" / "__init__.pyi", r.render("models_init.pyi.jinja", names=names, **ctx))
     for mod, models in modules.items():
         code = ModuleCode(provider.models, mod)
         views = [model_view(code, m, provider.version) for m in models]
@@ -284,7 +286,7 @@ def _formatted(name: str, folder: Path, files: Files, fmt: bool) -> dict[str, by
     cache = FormatCache(name, _format_salt(ruff))
     misses: dict[str, bytes] = {}
     for rel, raw in out.items():
-        if not rel.endswith(".py"):
+        if not rel.endswith((".py", ".pyi")):
             continue
         key = cache.key(rel, raw)
         formatted = cache.get(key)
@@ -294,7 +296,7 @@ def _formatted(name: str, folder: Path, files: Files, fmt: bool) -> dict[str, by
         else:
             out[rel] = formatted
     if misses:
-        every = len(misses) == sum(rel.endswith(".py") for rel in out)
+        every = len(misses) == sum(rel.endswith((".py", ".pyi")) for rel in out)
         _run_ruff(ruff, [folder] if every else [folder / rel for rel in sorted(misses)])
         for rel, key in misses.items():
             out[rel] = (folder / rel).read_bytes()

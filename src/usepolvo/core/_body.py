@@ -14,14 +14,18 @@ any other ``Content-Encoding`` is an error rather than bytes nobody can read.
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
 from ._errors import APIConnectionError, APIError, APITimeoutError, ResponseTooLargeError
+from ._lazy import lazy_module
 
 if TYPE_CHECKING:
+    import zlib
+
     import httpx
+else:  # loaded by the first compressed body: importing a client does not need it
+    zlib = lazy_module("zlib", globals())
 
 __all__ = ["ACCEPT_ENCODING", "BodyDecoder", "iter_body", "iter_lines", "read_body"]
 
@@ -29,7 +33,7 @@ __all__ = ["ACCEPT_ENCODING", "BodyDecoder", "iter_body", "iter_lines", "read_bo
 ACCEPT_ENCODING = "gzip, deflate"
 #: The most a decoder produces in one step (the bound is checked between steps).
 _STEP = 256 * 1024
-_EOL = re.compile(r"\r\n|\r|\n")
+_EOL = r"\r\n|\r|\n"  # compiled (and cached) by re on first use
 
 
 class BadEncoding(APIConnectionError):
@@ -204,13 +208,13 @@ async def iter_lines(
         if ended:
             tail = text.decode(decoder.flush(), final=True)
             buf += tail
-            for line in _EOL.split(buf) if buf else ():
+            for line in re.split(_EOL, buf) if buf else ():
                 yield line
             return
         pieces = decoder.feed(chunk)
         buf += "".join(text.decode(p) for p in pieces)
         pos = 0
-        for match in _EOL.finditer(buf):
+        for match in re.finditer(_EOL, buf):
             if match.group() == "\r" and match.end() == len(buf):
                 break  # maybe the first half of \r\n: wait for the next chunk
             yield buf[pos : match.start()]

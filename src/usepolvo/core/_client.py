@@ -10,14 +10,12 @@ returning), when that loop shuts down. After ``aclose()`` the client refuses new
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import sys
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypedDict, TypeVar
-from urllib.parse import urlencode
 
 from . import _testhooks
 from ._body import ACCEPT_ENCODING, BadEncoding, read_body
@@ -56,6 +54,8 @@ from ._types import NOT_GIVEN, NotGiven
 
 if TYPE_CHECKING:
     import asyncio
+    import math
+    import urllib.parse as _parse
     import uuid
 
     import httpx
@@ -67,7 +67,10 @@ if TYPE_CHECKING:
     from ._raw_response import APIResponse
 else:
     asyncio = lazy_module("asyncio", globals())
+    math = lazy_module("math", globals())
     uuid = lazy_module("uuid", globals())
+    # loads with the first query or form body (it imports ipaddress): not at client import
+    _parse = lazy_module("urllib.parse", globals(), "_parse")
 
 __all__ = ["BaseClient", "ClientOptions", "RequestOptions"]
 
@@ -491,7 +494,7 @@ class BaseClient:
             if request_options and "query" in request_options:
                 pairs.extend(encode_query(request_options["query"]))
             if pairs:
-                url = f"{url}{'&' if '?' in url else '?'}{urlencode(pairs)}"  # `/x?beta=true` routes
+                url = f"{url}{'&' if '?' in url else '?'}{_parse.urlencode(pairs)}"  # `/x?beta=true` routes
         # On a pool we created, the static headers are its defaults; a caller's pool gets
         # them on every request.
         hdrs = {} if self._owns_http else dict(self._headers)
@@ -520,7 +523,7 @@ class BaseClient:
         kind = op.body
         if kind is not None and body is not None and not _not_given(body):
             if kind == "form":
-                content = urlencode(encode_form(body)).encode()
+                content = _parse.urlencode(encode_form(body)).encode()
                 hdrs["Content-Type"] = "application/x-www-form-urlencoded"
             elif kind == "json":
                 content = dumps(to_jsonable(body))

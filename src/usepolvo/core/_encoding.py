@@ -11,14 +11,20 @@ empty value (how Stripe clears a field); datetimes become unix seconds.
 
 from __future__ import annotations
 
-import datetime as _dt
 import enum
 from collections.abc import Mapping, Sequence
-from typing import Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigurationError
+from ._lazy import lazy_module
 from ._types import NotGiven
+
+if TYPE_CHECKING:
+    import datetime as _dt
+    import urllib.parse as _parse
+else:  # loaded on first use: importing a client needs neither (urllib.parse pulls in ipaddress)
+    _dt = lazy_module("datetime", globals(), "_dt")
+    _parse = lazy_module("urllib.parse", globals(), "_parse")
 
 __all__ = ["encode_form", "encode_path", "encode_query", "to_jsonable"]
 
@@ -145,7 +151,7 @@ def encode_path(template: str, names: Sequence[str], values: Sequence[Any], mult
                 f"path parameter {name!r} is or contains a '.' or '..' segment, which would "
                 f"address another route; pass the object's own id or path"
             )
-        path = path.replace(placeholder, quote(text, safe="/" if spans else ""))
+        path = path.replace(placeholder, _parse.quote(text, safe="/" if spans else ""))
     return path
 
 

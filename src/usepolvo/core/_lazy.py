@@ -8,7 +8,7 @@ real module and rebinds the global, so later accesses are plain module lookups.
 
 from __future__ import annotations
 
-import importlib
+import sys
 from typing import Any
 
 __all__ = ["lazy_module"]
@@ -23,7 +23,8 @@ class _LazyModule:
         self._bind = bind
 
     def __getattr__(self, attr: str) -> Any:
-        module = importlib.import_module(self._name)
+        __import__(self._name)  # not importlib.import_module: importing importlib costs too
+        module = sys.modules[self._name]
         self._namespace[self._bind] = module
         return getattr(module, attr)
 

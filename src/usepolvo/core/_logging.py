@@ -39,17 +39,25 @@ def logger() -> logging.Logger:
     return _logger
 
 
-_SECRET_PATTERNS = re.compile(
-    r"""
+#: compiled on first use (:func:`_secret_patterns`): a client import should not compile it
+_SECRET_SOURCE = r"""
     (?P<auth>(?i:\b(?:bearer|basic|token)\s+))(?=[A-Za-z._~+/=\-]*\d)[A-Za-z0-9._~+/=\-]{8,}
     | \b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{4,}    # Stripe secret / restricted / publishable
     | \bwhsec_[A-Za-z0-9]{4,}                        # Stripe webhook secret
     | \bgh[pousr]_[A-Za-z0-9]{16,}                   # GitHub tokens
     | \bgithub_pat_[A-Za-z0-9_]{16,}                 # GitHub fine-grained tokens
     | \bsk-[A-Za-z0-9_\-]{16,}                       # OpenAI keys (sk-..., sk-proj-...)
-    """,
-    re.VERBOSE,
-)
+    """
+_SECRET_PATTERNS: re.Pattern[str] | None = None
+
+
+def _secret_patterns() -> re.Pattern[str]:
+    global _SECRET_PATTERNS
+    if _SECRET_PATTERNS is None:
+        _SECRET_PATTERNS = re.compile(_SECRET_SOURCE, re.VERBOSE)
+    return _SECRET_PATTERNS
+
+
 #: Keys shorter than this are masked only when they match a known shape (masking a
 #: two-letter string everywhere would garble messages without protecting anything).
 _MIN_EXACT = 6
@@ -70,7 +78,7 @@ def redact(text: str, *secrets: str | None) -> str:
     for secret in secrets:
         if secret and len(secret) >= _MIN_EXACT and secret in text:
             text = text.replace(secret, "***")
-    return _SECRET_PATTERNS.sub(_mask, text)
+    return (_SECRET_PATTERNS or _secret_patterns()).sub(_mask, text)
 
 
 def log_attempt(

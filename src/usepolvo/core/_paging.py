@@ -28,12 +28,12 @@ from typing import Any
 __all__ = ["PAGE_KINDS", "PageStyle", "field_path"]
 
 PAGE_KINDS = ("cursor", "next_url", "link", "offset", "page")
-_STEP = re.compile(r"([^.\[\]]+)|\[(-?\d+)\]")
+_STEP = r"([^.\[\]]+)|\[(-?\d+)\]"  # compiled (and cached) by re on first use
 
 
 def _steps(path: str) -> list[str | int]:
     out: list[str | int] = []
-    for name, index in _STEP.findall(path):
+    for name, index in re.findall(_STEP, path):
         out.append(int(index) if index else name)
     return out
 

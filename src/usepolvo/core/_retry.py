@@ -17,12 +17,18 @@ IETF draft's ``ratelimit-reset``.
 
 from __future__ import annotations
 
-import random
 import re
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from ._errors import ConfigurationError
+from ._lazy import lazy_module
+
+if TYPE_CHECKING:
+    import random
+else:  # loaded by the first backoff: importing a client does not need it
+    random = lazy_module("random", globals())
 
 __all__ = ["RetryPolicy"]
 
@@ -37,7 +43,7 @@ _BUDGETS = (
     ("x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"),
     ("ratelimit-remaining", "ratelimit-reset"),
 )
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_DURATION = r"(\d+(?:\.\d+)?)(ms|h|m|s)"  # compiled (and cached) by re on first use
 _UNIT = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 #: A reset value above this is a Unix time, below it a number of seconds from now.
 _EPOCH_THRESHOLD = 1e9
@@ -203,7 +209,7 @@ def parse_duration(text: str) -> float | None:
         pass
     total = 0.0
     pos = 0
-    for match in _DURATION.finditer(text):
+    for match in re.finditer(_DURATION, text):
         if match.start() != pos:
             return None
         total += float(match.group(1)) * _UNIT[match.group(2)]
