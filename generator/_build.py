@@ -210,9 +210,15 @@ def _render_resource(r: Renderer, provider: Provider, res: Resource, ctx: dict[s
     core = {"NOT_GIVEN", "NotGiven", "Operation", "ResponseSpec"}
     if "AsyncPaginator" in code.uses:
         core.update(("AsyncPaginator", "PageStyle"))
+    # annotation-only names: their modules (streaming, multipart) load with the first stream
+    # or upload, not with the resource
+    core_types = sorted(code.uses & {"AsyncStream", "FileTypes"})
+    code.uses -= set(core_types)
     code.imports = imports(code, typing=typing, core=core)
     code.type_imports = sorted(code.type_names)
-    return r.render("resource.py.jinja", resource=res, methods=methods, code=code, **ctx)
+    return r.render(
+        "resource.py.jinja", resource=res, methods=methods, code=code, core_types=core_types, **ctx
+    )
 
 
 #: generator modules that do not shape the generated code (CLI, API diff, upgrade flow)

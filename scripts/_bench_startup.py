@@ -161,7 +161,8 @@ def main() -> None:
         [sys.executable, str(HERE / "_bench_server.py"), str(port)], stdout=subprocess.PIPE, text=True
     )
     assert server.stdout is not None
-    server.stdout.readline()
+    if server.stdout.readline().strip() != "ready":
+        raise SystemExit(f"the bench server did not start (exit {server.wait()})")
     load0 = os.getloadavg()[0]
     try:
         res = measure(f"http://127.0.0.1:{port}")

@@ -12,7 +12,8 @@ touched), taken in ``BENCH_ROUNDS`` rounds that interleave every measure, raw an
 side by side, so they see the same machine state; a ratio is the median of the per-round
 ratios. Polvo runs with auth, retries and its limiter on (a rate limit high enough not to
 throttle, 64 in flight). Requests/s at 64 in flight are wall-clock, also interleaved.
-Import + client + first call and client import are medians of fresh subprocesses;
+Import + client + first call and client import are medians of fresh subprocesses
+(``_bench_startup.py``: byte-code cached, interpreter start-up apart, raw httpx alongside);
 generation of all pinned specs with ``--force`` is one subprocess (``BENCH_GENERATE=0``
 skips it). Every figure is printed in the table with its target and ✓/✗, then as one JSON
 line per figure.
@@ -45,7 +46,6 @@ N_GET = int(os.environ.get("BENCH_N", "400"))
 N_LIST = int(os.environ.get("BENCH_N_LIST", "6"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 IN_FLIGHT = 64
-PROCESS_RUNS = int(os.environ.get("BENCH_PROCESS_RUNS", "5"))
 GENERATE = os.environ.get("BENCH_GENERATE", "1") != "0"
 KEY = "sk_live_bench"
 PROVIDERS = ("stripe", "github", "openai")
@@ -347,61 +347,30 @@ async def _wire(base: str) -> tuple[list[Figure], dict[str, Any]]:
 
 # -- the subprocess measures -----------------------------------------------------------------
 
-CLIENTS = {"stripe": "StripeClient", "github": "GitHubClient", "openai": "OpenAIClient"}
-FIRST_CALL = {
-    "stripe": 'c.customers.retrieve_customer("cus_bench")',
-    "github": 'c.issues.get("o", "r", 1)',
-    "openai": 'c.files.retrieve_file("file-bench")',
-}
-
-
-def _subprocess_ms(code: str) -> tuple[float, float]:
-    """Median CPU and wall milliseconds that ``code`` reports, each run a fresh interpreter.
-
-    Byte-code caches are on (``PYTHONDONTWRITEBYTECODE`` is dropped, one warm-up run writes
-    them), as for an installed package. On a shared machine wall time includes waiting for
-    a core, so the target is checked on the process's CPU time; wall time is printed too.
-    """
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    cpu, wall = [], []
-    for i in range(PROCESS_RUNS + 1):
-        out = subprocess.run(
-            [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT, env=env
-        )
-        if i:  # the first run writes the byte-code caches
-            c, w = out.stdout.split()[-2:]
-            cpu.append(float(c))
-            wall.append(float(w))
-    return _med(cpu), _med(wall)
-
-
-_CLOCK = "import time; t0 = time.perf_counter(); c0 = time.process_time()\n"
-_REPORT = "print((time.process_time() - c0) * 1000, (time.perf_counter() - t0) * 1000)"
-
 
 def _startup_figures(base: str) -> list[Figure]:
+    """Start-up figures from ``_bench_startup`` (its docstring says exactly what is measured):
+    CPU of fresh interpreters with byte-code cached, interpreter start-up reported apart, raw
+    httpx doing the same GET on the same payload alongside, rounds interleaved."""
+    from _bench_startup import CLIENTS, measure  # scripts/ is on sys.path: run as a script
+
+    res = measure(base)
     first = Figure("import + client + first call (CPU)", "<=120", "ms")
-    imp = Figure("client import (CPU)", "<=40", "ms")
-    for p, cls in CLIENTS.items():
-        code = (
-            f"{_CLOCK}import asyncio\nfrom usepolvo.{p} import {cls}\n"
-            f"c = {cls}(api_key='sk_live_bench', base_url={base!r})\n"
-            f"asyncio.run({FIRST_CALL[p]})\n{_REPORT}"
-        )
-        cpu, wall = _subprocess_ms(code)
-        first.add(p, cpu, wall_ms=round(wall, 1))
-        cpu, wall = _subprocess_ms(f"{_CLOCK}from usepolvo.{p} import {cls}\n{_REPORT}")
-        imp.add(p, cpu, wall_ms=round(wall, 1))
+    ratio = Figure("  (ratio to raw httpx doing the same)", "", "x")
     raw = Figure("  (raw httpx: import + client + first call)", "", "ms")
-    cpu, wall = _subprocess_ms(
-        f"{_CLOCK}import asyncio, httpx\n"
-        "async def go():\n"
-        "    async with httpx.AsyncClient() as c:\n"
-        f"        return (await c.get({base!r} + '/v1/customers/cus_bench')).json()\n"
-        f"asyncio.run(go())\n{_REPORT}"
-    )
-    raw.add("stripe", cpu, wall_ms=round(wall, 1))
-    return [first, imp, raw]
+    imp = Figure("client import (CPU)", "<=40", "ms")
+    boot = Figure("  (interpreter start-up, not in the above)", "", "ms")
+    for p in CLIENTS:
+        polvo, baseline = res[f"first:{p}"], res[f"raw:{p}"]
+        first.add(p, polvo["cpu"], wall_ms=round(polvo["wall"], 1), raw_httpx_ms=round(baseline["cpu"], 1))
+        ratio.add(p, res[f"ratio:{p}"]["cpu"])
+        raw.add(p, baseline["cpu"], wall_ms=round(baseline["wall"], 1))
+        imp.add(p, res[f"import:{p}"]["cpu"], wall_ms=round(res[f"import:{p}"]["wall"], 1))
+    boot.add("all", res["empty"]["startup"])
+    cold = max(int(r.get("cold", 0)) for r in res.values())
+    if cold:
+        print(f"warning: {cold} module(s) were compiled from source in a measured run", file=sys.stderr)
+    return [first, ratio, raw, imp, boot]
 
 
 def _generate_figures() -> list[Figure]:
