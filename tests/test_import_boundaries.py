@@ -18,7 +18,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -142,9 +141,7 @@ CORE_NOT_FOR_A_GET = ("_webhooks", "_redis_limiter", "_aiohttp", "_streaming", "
 def _probe(provider: str) -> dict[str, Any]:
     cls, call, body = CASES[provider]
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("STRIPE_", "GITHUB_", "OPENAI_", "POLVO_"))
+        k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "GITHUB_", "OPENAI_", "POLVO_"))
     }
     code = PROBE.format(provider=provider, cls=cls, call=call, body=body)
     result = subprocess.run(
@@ -174,7 +171,9 @@ def test_client_import_loads_only_the_client(probe: tuple[str, dict[str, Any]]) 
     package = [m for m in imported if m.startswith(f"usepolvo.{provider}.")]
     assert all(m.count(".") == 2 or m.endswith("._client") for m in package), package
     assert not [m for m in package if m.rsplit(".", 1)[-1] in ("models", "resources", "params", "webhooks")]
-    assert not [m for m in imported if m.startswith("usepolvo.") and m.split(".")[1] not in ("core", provider)]
+    assert not [
+        m for m in imported if m.startswith("usepolvo.") and m.split(".")[1] not in ("core", provider)
+    ]
 
 
 def test_building_a_client_does_not_load_a_transport(probe: tuple[str, dict[str, Any]]) -> None:
