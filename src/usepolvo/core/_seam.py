@@ -153,6 +153,9 @@ class LazyRequest(httpx.Request):
     def stream(self, value: Any) -> None:
         self._polvo_own_stream = value
 
+    def __repr__(self) -> str:  # httpx's own, naming the public type
+        return f"<Request({self.method!r}, {str(self.url)!r})>"
+
     def __getstate__(self) -> dict[str, Any]:  # pickled as httpx pickles a request
         state = dict(self.__dict__)
         state.pop("_polvo_built", None)
