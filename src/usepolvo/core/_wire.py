@@ -146,7 +146,8 @@ def safe_url_of(request: Any) -> str:
     """Scheme, host and path only (a query string may carry secrets)."""
     if getattr(type(request), "_polvo_lazy", False) and request._polvo_own_url is None:
         text: str = request._polvo_url
-        return text[: text.index("://") + 3] + request._polvo_netloc + path_of(request)
+        netloc: str = request._polvo_netloc
+        return text[: text.index("://") + 3] + netloc + path_of(request)
     url = request.url
     safe: str = f"{url.scheme}://{url.netloc.decode()}{url.path}"
     return safe
