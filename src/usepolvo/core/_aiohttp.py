@@ -129,9 +129,10 @@ class _Body(httpx.AsyncByteStream):
         except asyncio.TimeoutError as exc:
             raise httpx.ReadTimeout("timed out reading the body") from exc
         if decoder is not None:
-            rest = decoder.flush()
+            rest = decoder.flush()  # raising: the body was read whole, aclose() releases
             if rest:
                 chunks.append(rest)
+        self._response.release()  # read to the end: the connection is reusable
         if len(chunks) == 1:
             return chunks[0]
         return b"".join(chunks)

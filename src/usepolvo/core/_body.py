@@ -142,6 +142,7 @@ async def read_body(response: httpx.Response, limit: int | None, url: str = "") 
         if fast is not None:
             response.is_stream_consumed = True
             content = await fast(response.headers.get("content-encoding", ""), limit, url)
+            response.is_closed = True  # read to the end and given back: nothing left to close
         else:
             chunks = [piece async for piece in iter_body(response, limit, url)]
             content = chunks[0] if len(chunks) == 1 else b"".join(chunks)

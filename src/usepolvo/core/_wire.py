@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 if TYPE_CHECKING:
     import httpx
@@ -28,12 +29,19 @@ __all__ = ["build", "direct_transport", "header_of", "path_of", "safe_url_of", "
 _HTTPX_LOG = logging.getLogger("httpx")
 
 
+_DIRECT: list[type] = []  # [AiohttpTransport], once a pool has asked
+
+
 def direct_transport(http: httpx.AsyncClient) -> Any:
     """The pool's transport when requests may skip ``AsyncClient.send`` (our aiohttp one)."""
-    from ._aiohttp import AiohttpTransport
-
     transport = getattr(http, "_transport", None)
-    if type(transport) is AiohttpTransport and not http._mounts and http.auth is None:
+    if not _DIRECT:
+        if type(transport).__name__ != "AiohttpTransport":
+            return None  # the httpx path never loads the aiohttp one
+        from ._aiohttp import AiohttpTransport
+
+        _DIRECT.append(AiohttpTransport)
+    if type(transport) is _DIRECT[0] and not http._mounts and http.auth is None:
         return transport
     return None
 
@@ -134,8 +142,6 @@ def header_of(request: Any, name: str) -> str | None:
 def path_of(request: Any) -> str:
     """``request.url.path`` (percent-decoded) without parsing a lazy request's URL."""
     if getattr(type(request), "_polvo_lazy", False) and request._polvo_own_url is None:
-        from urllib.parse import unquote
-
         path: str = request._polvo_rest.partition("?")[0]
         return unquote(path) if "%" in path else path
     whole: str = request.url.path
