@@ -156,3 +156,53 @@ async def test_a_changed_lazy_request_is_sent_as_changed() -> None:
     first, second = (h.decode().lower() for h in heads)
     assert first.startswith("get /a%2fb?x=1 http/1.1") and "x-a: 1" in first and "x-b" not in first
     assert second.startswith("get /other http/1.1") and "x-a: 1" in second and "x-b: 2" in second
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE", "POST", "PUT"])
+@pytest.mark.parametrize("content", [None, b"", b"{}"])
+async def test_body_framing_is_httpx_s(method: str, content: bytes | None) -> None:
+    """``Content-Length`` on the aiohttp wire exactly when httpx sends one (none on a
+    body-less DELETE, ``0`` for an empty body given)."""
+    from usepolvo.core._aiohttp import AiohttpTransport
+
+    heads: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                heads.append(head)
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        await reader.readexactly(int(line.split(b":")[1]))
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    def framing(head: bytes) -> list[bytes]:
+        return sorted(
+            line.lower()
+            for line in head.split(b"\r\n")
+            if line.lower().startswith((b"content-length", b"transfer-encoding"))
+        )
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/a"
+    ours = AiohttpTransport()
+    theirs = httpx.AsyncHTTPTransport()
+    try:
+        lazy, plain = _pair(url, [("X-A", "1")], content, method)
+        for transport, request in ((theirs, plain), (ours, plain), (ours, lazy)):
+            response = await transport.handle_async_request(request)
+            await response.aread()
+            await response.aclose()
+    finally:
+        await ours.aclose()
+        await theirs.aclose()
+        server.close()
+        await server.wait_closed()
+    expected, *got = (framing(h) for h in heads)
+    assert got == [expected, expected]

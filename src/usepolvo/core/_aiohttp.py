@@ -205,6 +205,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 request.method,
                 url,
                 headers=headers,
+                # httpx gives an empty body no `Content-Length` (POST, PUT and PATCH get `0`,
+                # which aiohttp adds too)
                 data=body or None,
                 allow_redirects=False,
                 timeout=timeout,
