@@ -12,7 +12,6 @@ import contextlib
 import itertools
 import json
 import logging
-import os
 import socket
 import struct
 import threading
@@ -601,13 +600,6 @@ async def test_echoed_credentials_never_in_events_raw_or_logs(
     assert KEY[8:] not in text
 
 
-@pytest.mark.xfail(
-    os.environ.get("POLVO_TRANSPORT") == "aiohttp",
-    strict=True,
-    reason="defect: a base URL with user:password@ works on httpx but every call fails on "
-    "aiohttp with an opaque 'request failed (LocalProtocolError)' (aiohttp refuses URL "
-    "credentials next to an Authorization header); not refused up front as ConfigurationError",
-)
 async def test_userinfo_in_base_url_not_in_events_or_raw(serve: Any) -> None:
     srv = serve(echo_customer)
     reqs, on_req = recorder()

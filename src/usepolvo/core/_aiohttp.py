@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._errors import ConfigurationError
+from ._body import BodyDecoder
+from ._errors import ConfigurationError, ResponseTooLargeError
+from ._seam import wire_parts
 
 if TYPE_CHECKING:
     import aiohttp
@@ -24,6 +26,7 @@ __all__ = ["AiohttpTransport"]
 
 # aiohttp computes these itself from the body and URL it is given
 _SKIP = frozenset({b"host", b"content-length", b"transfer-encoding"})
+_SKIP_TEXT = frozenset({"host", "content-length", "transfer-encoding"})
 
 
 def _aiohttp() -> Any:
@@ -59,7 +62,21 @@ def _head_limits(aiohttp: Any) -> dict[str, int]:
     import inspect
 
     params = inspect.signature(aiohttp.ClientSession.__init__).parameters
-    return {k: _HEAD_LIMIT for k in ("max_line_size", "max_field_size") if k in params}
+    limits = {k: _HEAD_LIMIT for k in ("max_line_size", "max_field_size") if k in params}
+    if "max_headers" in params:  # aiohttp refuses more than 128 lines; h11 bounds only the size
+        limits["max_headers"] = _HEAD_LIMIT // 4  # the fewest bytes a header line takes ("a:\r\n")
+    return limits
+
+
+def _request_class(aiohttp: Any) -> Any:
+    """aiohttp's request, minus its ``Content-Length: 0`` on a body-less DELETE (or any method
+    but POST, PUT and PATCH, which httpx gives one): the same request head as httpx."""
+    base = aiohttp.ClientRequest
+
+    class _Request(base):  # type: ignore[misc, valid-type]
+        GET_METHODS = base.GET_METHODS | {"DELETE", "CONNECT"}
+
+    return _Request
 
 
 class _Body(httpx.AsyncByteStream):
@@ -81,6 +98,44 @@ class _Body(httpx.AsyncByteStream):
             raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
         except asyncio.TimeoutError as exc:
             raise httpx.ReadTimeout("timed out reading the body") from exc
+
+    async def read_bounded(self, encoding: str, limit: int | None, url: str) -> bytes:
+        """The whole body, decoded: what ``_body.iter_body`` yields, read straight from
+        aiohttp's buffer (none of httpx's stream wrappers), with the same bounds and errors."""
+        aiohttp = _aiohttp()
+        content = self._response.content
+        decoder = BodyDecoder(encoding, limit, url) if encoding else None
+        chunks: list[bytes] = []
+        raw = 0
+        try:
+            while True:
+                chunk = await content.readany()
+                if not chunk:
+                    break
+                raw += len(chunk)
+                if limit is not None and raw > limit:
+                    raise ResponseTooLargeError(limit, url=url)
+                if decoder is None:
+                    chunks.append(chunk)
+                else:
+                    chunks.extend(decoder.feed(chunk))
+            self._done = True
+        except aiohttp.ClientPayloadError as exc:
+            raise httpx.RemoteProtocolError(f"truncated or corrupt body: {exc}") from exc
+        except aiohttp.ServerTimeoutError as exc:
+            raise httpx.ReadTimeout("timed out reading the body") from exc
+        except aiohttp.ClientConnectionError as exc:
+            raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
+        except asyncio.TimeoutError as exc:
+            raise httpx.ReadTimeout("timed out reading the body") from exc
+        if decoder is not None:
+            rest = decoder.flush()  # raising: the body was read whole, aclose() releases
+            if rest:
+                chunks.append(rest)
+        self._response.release()  # read to the end: the connection is reusable
+        if len(chunks) == 1:
+            return chunks[0]
+        return b"".join(chunks)
 
     async def aclose(self) -> None:
         if self._done:
@@ -109,6 +164,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 connector=connector,
                 auto_decompress=False,
                 skip_auto_headers=("User-Agent", "Accept-Encoding"),
+                request_class=_request_class(aiohttp),
                 **_head_limits(aiohttp),
             )
             # aiohttp >= 3.10 resends a GET/PUT/DELETE once, unseen, when the connection drops
@@ -130,20 +186,27 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             timeout = self._timeouts[key] = aiohttp.ClientTimeout(
                 total=None, connect=key[0], sock_connect=key[0], sock_read=key[1]
             )
-        headers = [
-            (k.decode("latin-1"), v.decode("latin-1"))
-            for k, v in request.headers.raw
-            if k.lower() not in _SKIP
-        ]
-        body = await request.aread()
+        url_text, pairs, _, _ = wire_parts(request)
+        if pairs is not None:  # a lazy request nobody touched: its parts as given
+            headers = [kv for kv in pairs if kv[0].lower() not in _SKIP_TEXT]
+            body = request._content
+        else:
+            headers = [
+                (k.decode("latin-1"), v.decode("latin-1"))
+                for k, v in request.headers.raw
+                if k.lower() not in _SKIP
+            ]
+            body = await request.aread()
         # httpx has already encoded the URL; letting yarl re-quote it would decode `%2E` and
         # resolve dot segments, sending the request to another route.
-        url = _yarl_url(str(request.url), encoded=True)
+        url = _yarl_url(url_text, encoded=True)
         try:
             response = await session.request(
                 request.method,
                 url,
                 headers=headers,
+                # httpx gives an empty body no `Content-Length` (POST, PUT and PATCH get `0`,
+                # which aiohttp adds too)
                 data=body or None,
                 allow_redirects=False,
                 timeout=timeout,

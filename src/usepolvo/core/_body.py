@@ -142,10 +142,16 @@ async def read_body(response: httpx.Response, limit: int | None, url: str = "") 
             length = None  # the length of a body that is not sent
         if limit is not None and length is not None and length.isdigit() and int(length) > limit:
             raise ResponseTooLargeError(limit, url=url)  # refused before reading a byte
-        chunks = [piece async for piece in iter_body(response, limit, url)]
+        fast = getattr(response.stream, "read_bounded", None)  # the aiohttp path: no wrappers
+        if fast is not None:
+            response.is_stream_consumed = True
+            content = await fast(response.headers.get("content-encoding", ""), limit, url)
+            response.is_closed = True  # read to the end and given back: nothing left to close
+        else:
+            chunks = [piece async for piece in iter_body(response, limit, url)]
+            content = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     finally:
         await response.aclose()
-    content = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     response._content = content  # what Response.aread() stores
     return content
 

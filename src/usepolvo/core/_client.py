@@ -51,6 +51,7 @@ from ._retry import (
     should_retry_status,
 )
 from ._types import NOT_GIVEN, NotGiven
+from ._wire import header_of, path_of, safe_url_of
 
 if TYPE_CHECKING:
     import asyncio
@@ -752,7 +753,7 @@ class BaseClient:
         deadline = None if total is None else started + total
         cfg = self._config
         hooks = self._hooks
-        idem = request.headers.get(cfg.idempotency_header) if cfg.idempotency_header else None
+        idem = header_of(request, cfg.idempotency_header) if cfg.idempotency_header else None
         method = request.method
         url = _safe_url(request)
         cost = 1.0 if method in READ_METHODS else cfg.write_cost
@@ -892,7 +893,7 @@ class BaseClient:
                 if error is None:
                     log_attempt(
                         method,
-                        request.url.path,
+                        path_of(request),
                         status,
                         attempt,
                         attempts,
@@ -933,7 +934,7 @@ class BaseClient:
             final = wait is None
             log_attempt(
                 method,
-                request.url.path,
+                path_of(request),
                 outcome,
                 attempt,
                 attempts,
@@ -1120,8 +1121,7 @@ def _read_bytes(body: Any) -> bytes:
 
 def _safe_url(request: httpx.Request) -> str:
     """Scheme, host and path only: query strings may carry secrets."""
-    url = request.url
-    return f"{url.scheme}://{url.netloc.decode()}{url.path}"
+    return safe_url_of(request)  # a lazy request of the aiohttp path keeps its URL unparsed
 
 
 def _error_message(body: Any, reason: str) -> str:
@@ -1328,6 +1328,13 @@ def _check_base_url(url: Any) -> None:
         raise ConfigurationError(
             f"base_url must be an absolute http:// or https:// URL such as 'https://api.example.com', "
             f"got {redact(url)!r}"
+        )
+    if "@" in parts.netloc:
+        # httpx would send them as Basic auth over the key's header, aiohttp refuses them:
+        # credentials go in api_key= / auth=, never in the URL (and never in a message)
+        raise ConfigurationError(
+            "base_url must not carry credentials (user:password@): pass the key as api_key= "
+            "or auth=, and the URL without them"
         )
 
 

@@ -18,22 +18,30 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["build", "direct_transport", "send"]
+__all__ = ["build", "direct_transport", "header_of", "path_of", "safe_url_of", "send"]
 
 #: httpx's logger: its "HTTP Request: …" line is kept (and masked like httpx's own)
 _HTTPX_LOG = logging.getLogger("httpx")
 
 
+_DIRECT: list[type] = []  # [AiohttpTransport], once a pool has asked
+
+
 def direct_transport(http: httpx.AsyncClient) -> Any:
     """The pool's transport when requests may skip ``AsyncClient.send`` (our aiohttp one)."""
-    from ._aiohttp import AiohttpTransport
-
     transport = getattr(http, "_transport", None)
-    if type(transport) is AiohttpTransport and not http._mounts and http.auth is None:
+    if not _DIRECT:
+        if type(transport).__name__ != "AiohttpTransport":
+            return None  # the httpx path never loads the aiohttp one
+        from ._aiohttp import AiohttpTransport
+
+        _DIRECT.append(AiohttpTransport)
+    if type(transport) is _DIRECT[0] and not http._mounts and http.auth is None:
         return transport
     return None
 
@@ -85,17 +93,32 @@ def build(
 ) -> Any:
     """``http.build_request(method, url, headers=headers, content=content)`` for a pool the SDK
     built (no base URL, params or auth), or ``None`` where that shortcut would differ (the pool
-    holds cookies). The same request, built without httpx's URL/header/cookie merging."""
+    holds cookies). The same request, built without httpx's URL/header/cookie merging; on the
+    aiohttp path a :class:`~usepolvo.core._seam.LazyRequest` whose URL and headers httpx
+    parses only if something reads them."""
     import httpx
 
     if http.cookies:  # cookies a server set: let httpx merge them
         return None
     # httpx's merge: the pool's headers minus those the request names, then the request's
     # (names and values are checked ASCII by ``_check_header``)
+    if direct_transport(http) is not None:
+        from ._seam import LazyRequest, wire_url
+
+        parts = wire_url(url)
+        if parts is not None:
+            pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in http.headers.raw]
+            if headers:
+                names = {k.lower() for k in headers}
+                pairs = [kv for kv in pairs if kv[0].lower() not in names]
+                pairs.extend(headers.items())
+            return LazyRequest(
+                method, parts[0], parts[1], parts[2], pairs, content, {"timeout": http.timeout.as_dict()}
+            )
     items: list[tuple[Any, Any]] = list(http.headers.raw)
     if headers:
-        names = {k.lower().encode("latin-1") for k in headers}
-        items = [kv for kv in items if kv[0].lower() not in names]
+        names_b = {k.lower().encode("latin-1") for k in headers}
+        items = [kv for kv in items if kv[0].lower() not in names_b]
         items.extend(headers.items())
     return httpx.Request(
         method,
@@ -104,3 +127,33 @@ def build(
         content=content,
         extensions={"timeout": http.timeout.as_dict()},
     )
+
+
+def header_of(request: Any, name: str) -> str | None:
+    """``request.headers.get(name)`` without building a lazy request's headers."""
+    if getattr(type(request), "_polvo_lazy", False) and request._polvo_own_headers is None:
+        wanted = name.lower()
+        values = [v for k, v in request._polvo_items if k.lower() == wanted]
+        return ", ".join(values) if values else None
+    value: str | None = request.headers.get(name)
+    return value
+
+
+def path_of(request: Any) -> str:
+    """``request.url.path`` (percent-decoded) without parsing a lazy request's URL."""
+    if getattr(type(request), "_polvo_lazy", False) and request._polvo_own_url is None:
+        path: str = request._polvo_rest.partition("?")[0]
+        return unquote(path) if "%" in path else path
+    whole: str = request.url.path
+    return whole
+
+
+def safe_url_of(request: Any) -> str:
+    """Scheme, host and path only (a query string may carry secrets)."""
+    if getattr(type(request), "_polvo_lazy", False) and request._polvo_own_url is None:
+        text: str = request._polvo_url
+        netloc: str = request._polvo_netloc
+        return text[: text.index("://") + 3] + netloc + path_of(request)
+    url = request.url
+    safe: str = f"{url.scheme}://{url.netloc.decode()}{url.path}"
+    return safe
