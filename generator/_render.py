@@ -53,6 +53,27 @@ def doc_text(text: str, limit: int = 0) -> str:
 #: one environment per provider and templates folder in a process: templates compile once
 _ENVIRONMENTS: dict[tuple[str, Path], jinja2.Environment] = {}
 
+#: names a plain ``dict`` answers as attributes (its methods): ``view.items`` stays the method
+_DICT_ATTRS = frozenset(dir(dict))
+
+
+class _Environment(jinja2.Environment):
+    """Jinja's environment with a cheaper ``a.b`` on the views, which are plain dicts.
+
+    Jinja tries ``getattr`` first and falls back to ``a["b"]``: on a dict that raises and
+    catches an ``AttributeError`` per lookup (about half a million per generation, a third of
+    the render time). For a plain dict and a name that is not one of its methods the answer
+    is the same without the exception, so those go straight to the item.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRS:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
 
 def _environment(provider_name: str) -> jinja2.Environment:
     env = _ENVIRONMENTS.get((provider_name, TEMPLATES))
@@ -63,7 +84,7 @@ def _environment(provider_name: str) -> jinja2.Environment:
         loaders.append(jinja2.FileSystemLoader(TEMPLATES / provider_name))
     loaders.append(jinja2.FileSystemLoader(TEMPLATES))
     folder = _mkdir(cache_dir(), "jinja")
-    env = jinja2.Environment(
+    env = _Environment(
         loader=jinja2.ChoiceLoader(loaders),
         trim_blocks=True,
         lstrip_blocks=True,
