@@ -6,6 +6,7 @@ rendered, so a failed generation leaves the previous ``generated/`` untouched.
 
 from __future__ import annotations
 
+import functools
 import html
 import keyword
 import re
@@ -372,13 +373,20 @@ def _paragraphs(text: str) -> list[str]:
 
 def _wrap(text: str, first: str = "", rest: str = "") -> list[str]:
     """``text`` wrapped at 100 columns (the docstring's own indent is added by the caller)."""
+    return list(_wrapped(text, first, rest))
+
+
+@functools.lru_cache(maxsize=8192)
+def _wrapped(text: str, first: str, rest: str) -> tuple[str, ...]:
+    # memoized: specs repeat the same argument descriptions across hundreds of operations,
+    # and textwrap is the costliest step of a method's docstring
     import textwrap
 
     flat = " ".join(text.split())
     wrapped = textwrap.wrap(
         flat, 92, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False, break_long_words=False
     )
-    return wrapped or [first.rstrip()]
+    return tuple(wrapped or [first.rstrip()])
 
 
 def _method_doc(code: ModuleCode, op: Operation) -> str:
