@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 import yaml
 
-from ._cache import FormatCache
+from ._cache import FormatCache, cache_dir, load_output, save_output
 from ._codegen import ModuleCode
 from ._ir import Provider, RequestDict, Resource
 from ._loader import Document
@@ -58,6 +58,9 @@ class Report:
     represented_bodies: int
     seconds: float
     cached: bool = False
+    #: this run took the pin's output from the output cache (generator/_cache.py) instead of
+    #: rendering it: every input was byte for byte that of the run that stored it
+    reused: bool = False
 
     @property
     def dropped(self) -> bool:
@@ -67,17 +70,20 @@ class Report:
         ops = f"{self.operations}/{self.spec_operations}"
         models = f"{self.spec_schemas}/{self.models}"
         bodies = f"{self.represented_bodies}/{self.documented_bodies}"
-        note = " (up to date)" if self.cached else ""
+        note = " (up to date)" if self.cached else " (cached output)" if self.reused else ""
         return f"{self.provider:<10} {self.version:<12} {ops:>12} {models:>14} {bodies:>12} {self.seconds:>6.1f}s{note}"
 
 
-def build_provider(settings: ProviderSettings, pin: Pin) -> Provider:
-    """Parse a pinned spec into the IR."""
+def build_provider(settings: ProviderSettings, pin: Pin, sources: list[Path] | None = None) -> Provider:
+    """Parse a pinned spec into the IR; ``sources`` receives every file the spec was read from
+    (itself and the files its ``$ref``s reach)."""
     path = locate_spec(pin)
     try:
         doc = Document(path)
     except (yaml.YAMLError, ValueError) as exc:  # YAML/JSON syntax: name the pin, like a hash mismatch
         raise PinError(f"{pin.label}: {path} does not parse: {str(exc)[:300]}") from None
+    if sources is not None:
+        sources.extend(doc.files)
     if not isinstance(doc.root, dict) or not isinstance(doc.root.get("paths"), dict):
         raise PinError(f"{pin.label}: {path} is not an OpenAPI document (no `paths` object)")
     schemas = SchemaConverter(doc)
@@ -340,13 +346,14 @@ def _sync(target: Path, files: dict[str, bytes], scratch: Path) -> None:
     _write(target / ".stamp.json", stamp)
 
 
-def _render_pin(settings: ProviderSettings, version: str) -> tuple[Files, Report]:
-    """One pinned version rendered (paths relative to the provider's folder) and its report;
-    the default version also renders the provider-level modules. Runs in a worker process
-    when generation uses several."""
+def _render_pin(settings: ProviderSettings, version: str) -> tuple[Files, Report, list[Path]]:
+    """One pinned version rendered (paths relative to the provider's folder), its report and
+    the files its spec was read from; the default version also renders the provider-level
+    modules. Runs in a worker process when generation uses several."""
     pin = settings.pins[version]
     t0 = time.perf_counter()
-    provider = build_provider(settings, pin)
+    sources: list[Path] = []
+    provider = build_provider(settings, pin, sources)
     files: Files = {}
     render_version(provider, pin, Path(), files)
     report = Report(
@@ -361,7 +368,7 @@ def _render_pin(settings: ProviderSettings, version: str) -> tuple[Files, Report
         round(time.perf_counter() - t0, 2),
     )
     if version != settings.default:
-        return files, report
+        return files, report, sources
     r = Renderer(settings.name)
     default_module = version_module(settings.default)
     files[Path("__init__.py")] = r.render(
@@ -386,7 +393,7 @@ def _render_pin(settings: ProviderSettings, version: str) -> tuple[Files, Report
     if provider.webhooks is not None:
         files[Path("webhooks.py")] = render_provider_webhooks(r, provider, default_module)
     files[Path("py.typed")] = ""
-    return files, report
+    return files, report, sources
 
 
 def _pool(jobs: int, work: int) -> concurrent.futures.Executor | None:
@@ -427,27 +434,115 @@ def generate_all(
                 continue
         todo.append((settings, digest))
     pins = [(settings, version) for settings, _ in todo for version in sorted(settings.pins)]
+    keys, reused = _reuse_outputs(todo, fmt)
+    pins = [(settings, version) for settings, version in pins if (settings.name, version) not in reused]
     pool = _pool(jobs, len(pins))
     try:
-        pending: dict[tuple[str, str], concurrent.futures.Future[tuple[Files, Report]]] = {}
+        pending: dict[tuple[str, str], concurrent.futures.Future[tuple[Files, Report, list[Path]]]] = {}
         if pool is not None:
             # the biggest spec first, so that the others share the second core meanwhile
             for settings, version in sorted(pins, key=lambda p: -_spec_size(p[0], p[1])):
                 pending[(settings.name, version)] = pool.submit(_render_pin, settings, version)
         for settings, digest in todo:
             files: Files = {}
+            ready: dict[str, bytes] = {}
             provider_reports = []
+            fresh: list[tuple[str, list[str], list[Path], Report]] = []
             for version in sorted(settings.pins):
+                hit = reused.pop((settings.name, version), None)
+                if hit is not None:
+                    ready.update(hit[0])
+                    provider_reports.append(hit[1])
+                    continue
                 future = pending.pop((settings.name, version), None)
-                rendered, report = future.result() if future else _render_pin(settings, version)
+                rendered, report, sources = future.result() if future else _render_pin(settings, version)
+                fresh.append((version, [p.as_posix() for p in rendered], sources, report))
                 files.update(rendered)
                 provider_reports.append(report)
-            _write_provider(out, settings, digest, files, provider_reports, fmt)
+            final = _write_provider(out, settings, digest, files, provider_reports, fmt, ready)
+            for version, rels, sources, report in fresh:
+                key = keys.get((settings.name, version))
+                if key is not None:
+                    save_output(
+                        settings.name,
+                        version,
+                        key,
+                        sources,
+                        {rel: final[rel] for rel in rels},
+                        _stamped(report),
+                    )
             reports.extend(provider_reports)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     return reports
+
+
+def _stamped(report: Report) -> dict[str, Any]:
+    """A report as the stamp (and the output cache) record it: without this run's flags."""
+    return attrs.asdict(report, filter=lambda a, _: a.name not in ("cached", "reused"))
+
+
+def _output_salt(fmt: bool) -> bytes:
+    """What a version's output depends on besides the inputs ``input_files`` lists: how it is
+    formatted (ruff's version and settings, or not at all), the Python and library versions
+    that parse, build and render it."""
+    ruff = _ruff() if fmt else None
+    parts = [
+        _format_salt(ruff) if ruff is not None else b"unformatted",
+        sys.version.encode(),
+        str(sys.flags.hash_randomization).encode(),
+    ]
+    import jinja2
+
+    for module in (jinja2, yaml, attrs):
+        parts.append(f"{module.__name__} {getattr(module, '__version__', '?')}".encode())
+    parts.append(f"libyaml {getattr(yaml, '__with_libyaml__', False)}".encode())
+    try:
+        import orjson
+
+        parts.append(f"orjson {orjson.__version__}".encode())
+    except ImportError:
+        parts.append(b"no orjson")
+    return b"\0".join(parts)
+
+
+def _output_key(settings: ProviderSettings, version: str, digest: str, salt: bytes) -> str:
+    """The output cache's key of one pinned version: ``digest`` (``_inputs_digest``: the pins,
+    ``provider.toml``, templates and generator source), the pinned spec's sha256 (checked
+    against the file before a hit is used), which version is the default, and ``salt``."""
+    pin = settings.pins[version]
+    h = hashlib.sha256(salt)
+    for part in (digest, settings.name, version, settings.default, pin.sha256):
+        h.update(b"\0" + part.encode())
+    return h.hexdigest()
+
+
+def _reuse_outputs(
+    todo: list[tuple[ProviderSettings, str]], fmt: bool
+) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], tuple[dict[str, bytes], Report]]]:
+    """The output cache's keys of the pins to generate, and the pins found in it (their final
+    files and report). Empty when caching is off."""
+    keys: dict[tuple[str, str], str] = {}
+    reused: dict[tuple[str, str], tuple[dict[str, bytes], Report]] = {}
+    if cache_dir() is None or not todo:
+        return keys, reused
+    salt = _output_salt(fmt)
+    for settings, digest in todo:
+        for version in sorted(settings.pins):
+            t0 = time.perf_counter()
+            key = keys[(settings.name, version)] = _output_key(settings, version, digest, salt)
+            hit = load_output(settings.name, version, key)
+            if hit is None:
+                continue
+            # the pin's own check (the file is there and hashes as pinned), as a render does it
+            locate_spec(settings.pins[version])
+            files, report = hit
+            reused[(settings.name, version)] = (
+                files,
+                Report(**{**report, "seconds": round(time.perf_counter() - t0, 2)}, reused=True),
+            )
+    return keys, reused
 
 
 def _spec_size(settings: ProviderSettings, version: str) -> int:
@@ -458,24 +553,29 @@ def _spec_size(settings: ProviderSettings, version: str) -> int:
 
 
 def _write_provider(
-    out: Path, settings: ProviderSettings, digest: str, files: Files, reports: list[Report], fmt: bool
-) -> None:
-    """Format the rendered files of one provider and swap them into ``out/usepolvo/<name>``."""
+    out: Path,
+    settings: ProviderSettings,
+    digest: str,
+    files: Files,
+    reports: list[Report],
+    fmt: bool,
+    ready: dict[str, bytes],
+) -> dict[str, bytes]:
+    """Format the rendered files of one provider, add the ``ready`` ones (final bytes, from the
+    output cache) and swap them into ``out/usepolvo/<name>``; returns the final files."""
     name = settings.name
     tmp_root = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out if out.is_dir() else None))
     try:
         staged = tmp_root / name
         staged.mkdir()
-        final = _formatted(name, staged, files, fmt)
+        final = _formatted(name, staged, files, fmt) if files else {}
         files.clear()
+        final.update(ready)
         final[".stamp.json"] = json.dumps(
-            {
-                "digest": digest,
-                "inputs": input_hashes(settings),
-                "reports": [attrs.asdict(x, filter=lambda a, _: a.name != "cached") for x in reports],
-            },
+            {"digest": digest, "inputs": input_hashes(settings), "reports": [_stamped(x) for x in reports]},
             indent=1,
         ).encode()
         _sync(out / "usepolvo" / name, final, tmp_root / "new")
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
+    return final

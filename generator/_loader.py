@@ -103,6 +103,11 @@ class Document:
             self._files[self.path] = root
         self.root = root
 
+    @property
+    def files(self) -> list[Path]:
+        """Every file this document was read from: the spec, then the files it references."""
+        return list(self._files)
+
     def _file(self, path: Path) -> Any:
         if path not in self._files:
             if not path.is_file():
