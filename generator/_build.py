@@ -316,34 +316,70 @@ def _sync(target: Path, files: dict[str, bytes], scratch: Path) -> None:
     place, touching only files whose bytes changed: rewriting and deleting thousands of
     unchanged files costs seconds of disk time. Its stamp goes first, so an interrupted
     update leaves no stamp and the next run (and ``make drift``) sees it as not generated.
+    (Plain ``os`` calls on string paths: ``pathlib`` costs more than the disk here.)
     """
     stamp = files.pop(".stamp.json")
     if not target.is_dir():
+        writer = _Writer(str(scratch))
         for rel, data in files.items():
-            _write(scratch / rel, data)
-        _write(scratch / ".stamp.json", stamp)
+            writer.write(rel, data)
+        writer.write(".stamp.json", stamp)
         target.parent.mkdir(parents=True, exist_ok=True)
         scratch.replace(target)
         return
     (target / ".stamp.json").unlink(missing_ok=True)
-    for path in sorted(target.rglob("*"), reverse=True):  # children before their folders
-        rel = path.relative_to(target).as_posix()
-        if "__pycache__" in path.parts:
-            continue  # bytecode: Python checks it against its source (kept: faster imports)
-        if path.is_dir() and not path.is_symlink():
-            if not any(f.startswith(rel + "/") for f in files):
+    root = str(target)
+    folders = {rel.rpartition("/")[0] for rel in files}
+    for rel in list(folders):  # every ancestor of a generated file stays
+        while rel:
+            rel = rel.rpartition("/")[0]
+            folders.add(rel)
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        here = "" if here == "." else here + "/"
+        kept = []
+        for name in dirnames:
+            path = os.path.join(dirpath, name)
+            if name == "__pycache__":
+                continue  # bytecode: Python checks it against its source (kept: faster imports)
+            if os.path.islink(path):
+                filenames.append(name)  # a link is removed like a file unless generated
+            elif here + name in folders:
+                kept.append(name)
+            else:
                 shutil.rmtree(path)  # a module folder no longer generated, its bytecode too
-        elif rel not in files:
-            path.unlink()
+        dirnames[:] = kept
+        for name in filenames:
+            if here + name not in files:
+                os.unlink(os.path.join(dirpath, name))
+    writer = _Writer(root)
     for rel, data in files.items():
-        path = target / rel
+        path = os.path.join(root, rel)
         try:
-            if path.read_bytes() == data:
-                continue
+            if os.stat(path).st_size == len(data):
+                with open(path, "rb") as f:
+                    if f.read() == data:
+                        continue
         except OSError:
             pass  # new (or unreadable): written below
-        _write(path, data)
-    _write(target / ".stamp.json", stamp)
+        writer.write(rel, data)
+    writer.write(".stamp.json", stamp)
+
+
+class _Writer:
+    """Writes files under one folder, creating each parent folder once."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.made: set[str] = set()
+
+    def write(self, rel: str, data: bytes) -> None:
+        folder, _, _ = rel.rpartition("/")
+        if folder not in self.made:
+            os.makedirs(os.path.join(self.root, folder), exist_ok=True)
+            self.made.add(folder)
+        with open(os.path.join(self.root, rel), "wb") as f:
+            f.write(data)
 
 
 def _render_pin(settings: ProviderSettings, version: str) -> tuple[Files, Report, list[Path]]:
