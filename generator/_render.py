@@ -39,8 +39,9 @@ def _tuple_repr(value: Any) -> str:
     return "(" + ", ".join(repr(v) for v in items) + ("," if len(items) == 1 else "") + ")"
 
 
+@functools.lru_cache(maxsize=1 << 15)
 def doc_text(text: str, limit: int = 0) -> str:
-    """Spec prose as a safe docstring body."""
+    """Spec prose as a safe docstring body (memoized: specs repeat their descriptions)."""
     text = html.unescape(_TAG.sub("", text or ""))
     text = _CONTROL.sub(" ", text.replace("\r\n", "\n")).strip()
     if limit and len(text) > limit:
@@ -92,6 +93,9 @@ def _environment(provider_name: str) -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
         undefined=jinja2.StrictUndefined,
+        # no stat of every template (and every template it imports) on each render: each
+        # Renderer starts from an emptied cache instead (see Renderer)
+        auto_reload=False,
         # compiled templates, keyed by each template's source checksum (a fresh process
         # otherwise compiles every template again)
         bytecode_cache=jinja2.FileSystemBytecodeCache(str(folder)) if folder is not None else None,
@@ -115,6 +119,10 @@ def _mkdir(parent: Path | None, name: str) -> Path | None:
 class Renderer:
     def __init__(self, provider_name: str) -> None:
         self.env = _environment(provider_name)
+        # templates as they are now (the environment does not look for edits while rendering:
+        # a long-lived process that edits templates gets them at its next Renderer)
+        if self.env.cache is not None:
+            self.env.cache.clear()
         # looked up once per renderer (one version): Jinja otherwise stats the template's
         # file on every lookup to see whether it changed
         self._templates: dict[str, jinja2.Template] = {}
