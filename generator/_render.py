@@ -11,14 +11,15 @@ import html
 import keyword
 import re
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from ._cache import cache_dir
 from ._codegen import ModuleCode, split_union
 from ._ir import LiteralTy, Model, NullableTy, Operation, Param, PrimTy, Provider, RequestDict, Resource, Ty
 from ._naming import snake
+
+if TYPE_CHECKING:
+    import jinja2
 
 __all__ = ["Renderer"]
 
@@ -59,34 +60,42 @@ _ENVIRONMENTS: dict[tuple[str, Path], jinja2.Environment] = {}
 _DICT_ATTRS = frozenset(dir(dict))
 
 
-class _Environment(jinja2.Environment):
+@functools.cache
+def _environment_class() -> type[jinja2.Environment]:
     """Jinja's environment with a cheaper ``a.b`` on the views, which are plain dicts.
 
     Jinja tries ``getattr`` first and falls back to ``a["b"]``: on a dict that raises and
     catches an ``AttributeError`` per lookup (about half a million per generation, a third of
     the render time). For a plain dict and a name that is not one of its methods the answer
-    is the same without the exception, so those go straight to the item.
+    is the same without the exception, so those go straight to the item. (Built on first
+    use: a run whose every version comes from the output cache never imports Jinja.)
     """
+    import jinja2
 
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        if type(obj) is dict and attribute not in _DICT_ATTRS:
-            try:
-                return obj[attribute]
-            except KeyError:
-                return self.undefined(obj=obj, name=attribute)
-        return super().getattr(obj, attribute)
+    class _Environment(jinja2.Environment):
+        def getattr(self, obj: Any, attribute: str) -> Any:
+            if type(obj) is dict and attribute not in _DICT_ATTRS:
+                try:
+                    return obj[attribute]
+                except KeyError:
+                    return self.undefined(obj=obj, name=attribute)
+            return super().getattr(obj, attribute)
+
+    return _Environment
 
 
 def _environment(provider_name: str) -> jinja2.Environment:
     env = _ENVIRONMENTS.get((provider_name, TEMPLATES))
     if env is not None:
         return env
+    import jinja2
+
     loaders: list[jinja2.BaseLoader] = []
     if (TEMPLATES / provider_name).is_dir():
         loaders.append(jinja2.FileSystemLoader(TEMPLATES / provider_name))
     loaders.append(jinja2.FileSystemLoader(TEMPLATES))
     folder = _mkdir(cache_dir(), "jinja")
-    env = _Environment(
+    env = _environment_class()(
         loader=jinja2.ChoiceLoader(loaders),
         trim_blocks=True,
         lstrip_blocks=True,
