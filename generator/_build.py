@@ -574,10 +574,11 @@ def _reuse_outputs(
             # the pin's own check (the file is there and hashes as pinned), as a render does it
             locate_spec(settings.pins[version])
             files, report = hit
-            reused[(settings.name, version)] = (
-                files,
-                Report(**{**report, "seconds": round(time.perf_counter() - t0, 2)}, reused=True),
-            )
+            try:
+                done = Report(**{**report, "seconds": round(time.perf_counter() - t0, 2)}, reused=True)
+            except TypeError:  # an entry of another shape (the key should have told): a miss
+                continue
+            reused[(settings.name, version)] = (files, done)
     return keys, reused
 
 
