@@ -44,7 +44,12 @@ def main(argv: list[str] | None = None) -> int:
         "--specs", default=None, help="folder of provider folders (default: specs/; e.g. tests/corpus)"
     )
     parser.add_argument("--no-format", action="store_true", help="skip ruff format")
-    parser.add_argument("--force", action="store_true", help="regenerate even when the inputs did not change")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="rewrite the output even when the inputs did not change (a version whose inputs match "
+        "a cached output reuses it; POLVO_GENERATOR_CACHE=off renders everything)",
+    )
     parser.add_argument(
         "--jobs",
         type=int,

@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 import yaml
 
-from ._cache import FormatCache
+from ._cache import FormatCache, cache_dir, load_output, save_output
 from ._codegen import ModuleCode
 from ._ir import Provider, RequestDict, Resource
 from ._loader import Document
@@ -58,6 +58,9 @@ class Report:
     represented_bodies: int
     seconds: float
     cached: bool = False
+    #: this run took the pin's output from the output cache (generator/_cache.py) instead of
+    #: rendering it: every input was byte for byte that of the run that stored it
+    reused: bool = False
 
     @property
     def dropped(self) -> bool:
@@ -67,17 +70,20 @@ class Report:
         ops = f"{self.operations}/{self.spec_operations}"
         models = f"{self.spec_schemas}/{self.models}"
         bodies = f"{self.represented_bodies}/{self.documented_bodies}"
-        note = " (up to date)" if self.cached else ""
+        note = " (up to date)" if self.cached else " (cached output)" if self.reused else ""
         return f"{self.provider:<10} {self.version:<12} {ops:>12} {models:>14} {bodies:>12} {self.seconds:>6.1f}s{note}"
 
 
-def build_provider(settings: ProviderSettings, pin: Pin) -> Provider:
-    """Parse a pinned spec into the IR."""
+def build_provider(settings: ProviderSettings, pin: Pin, sources: list[Path] | None = None) -> Provider:
+    """Parse a pinned spec into the IR; ``sources`` receives every file the spec was read from
+    (itself and the files its ``$ref``s reach)."""
     path = locate_spec(pin)
     try:
         doc = Document(path)
     except (yaml.YAMLError, ValueError) as exc:  # YAML/JSON syntax: name the pin, like a hash mismatch
         raise PinError(f"{pin.label}: {path} does not parse: {str(exc)[:300]}") from None
+    if sources is not None:
+        sources.extend(doc.files)
     if not isinstance(doc.root, dict) or not isinstance(doc.root.get("paths"), dict):
         raise PinError(f"{pin.label}: {path} is not an OpenAPI document (no `paths` object)")
     schemas = SchemaConverter(doc)
@@ -318,43 +324,80 @@ def _sync(target: Path, files: dict[str, bytes], scratch: Path) -> None:
     place, touching only files whose bytes changed: rewriting and deleting thousands of
     unchanged files costs seconds of disk time. Its stamp goes first, so an interrupted
     update leaves no stamp and the next run (and ``make drift``) sees it as not generated.
+    (Plain ``os`` calls on string paths: ``pathlib`` costs more than the disk here.)
     """
     stamp = files.pop(".stamp.json")
     if not target.is_dir():
+        writer = _Writer(str(scratch))
         for rel, data in files.items():
-            _write(scratch / rel, data)
-        _write(scratch / ".stamp.json", stamp)
+            writer.write(rel, data)
+        writer.write(".stamp.json", stamp)
         target.parent.mkdir(parents=True, exist_ok=True)
         scratch.replace(target)
         return
     (target / ".stamp.json").unlink(missing_ok=True)
-    for path in sorted(target.rglob("*"), reverse=True):  # children before their folders
-        rel = path.relative_to(target).as_posix()
-        if "__pycache__" in path.parts:
-            continue  # bytecode: Python checks it against its source (kept: faster imports)
-        if path.is_dir() and not path.is_symlink():
-            if not any(f.startswith(rel + "/") for f in files):
+    root = str(target)
+    folders = {rel.rpartition("/")[0] for rel in files}
+    for rel in list(folders):  # every ancestor of a generated file stays
+        while rel:
+            rel = rel.rpartition("/")[0]
+            folders.add(rel)
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        here = "" if here == "." else here + "/"
+        kept = []
+        for name in dirnames:
+            path = os.path.join(dirpath, name)
+            if name == "__pycache__":
+                continue  # bytecode: Python checks it against its source (kept: faster imports)
+            if os.path.islink(path):
+                filenames.append(name)  # a link is removed like a file unless generated
+            elif here + name in folders:
+                kept.append(name)
+            else:
                 shutil.rmtree(path)  # a module folder no longer generated, its bytecode too
-        elif rel not in files:
-            path.unlink()
+        dirnames[:] = kept
+        for name in filenames:
+            if here + name not in files:
+                os.unlink(os.path.join(dirpath, name))
+    writer = _Writer(root)
     for rel, data in files.items():
-        path = target / rel
+        path = os.path.join(root, rel)
         try:
-            if path.read_bytes() == data:
-                continue
+            if os.stat(path).st_size == len(data):
+                with open(path, "rb") as f:
+                    if f.read() == data:
+                        continue
         except OSError:
             pass  # new (or unreadable): written below
-        _write(path, data)
-    _write(target / ".stamp.json", stamp)
+        writer.write(rel, data)
+    writer.write(".stamp.json", stamp)
 
 
-def _render_pin(settings: ProviderSettings, version: str) -> tuple[Files, Report]:
-    """One pinned version rendered (paths relative to the provider's folder) and its report;
-    the default version also renders the provider-level modules. Runs in a worker process
-    when generation uses several."""
+class _Writer:
+    """Writes files under one folder, creating each parent folder once."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.made: set[str] = set()
+
+    def write(self, rel: str, data: bytes) -> None:
+        folder, _, _ = rel.rpartition("/")
+        if folder not in self.made:
+            os.makedirs(os.path.join(self.root, folder), exist_ok=True)
+            self.made.add(folder)
+        with open(os.path.join(self.root, rel), "wb") as f:
+            f.write(data)
+
+
+def _render_pin(settings: ProviderSettings, version: str) -> tuple[Files, Report, list[Path]]:
+    """One pinned version rendered (paths relative to the provider's folder), its report and
+    the files its spec was read from; the default version also renders the provider-level
+    modules. Runs in a worker process when generation uses several."""
     pin = settings.pins[version]
     t0 = time.perf_counter()
-    provider = build_provider(settings, pin)
+    sources: list[Path] = []
+    provider = build_provider(settings, pin, sources)
     files: Files = {}
     render_version(provider, pin, Path(), files)
     report = Report(
@@ -369,7 +412,7 @@ def _render_pin(settings: ProviderSettings, version: str) -> tuple[Files, Report
         round(time.perf_counter() - t0, 2),
     )
     if version != settings.default:
-        return files, report
+        return files, report, sources
     r = Renderer(settings.name)
     default_module = version_module(settings.default)
     files[Path("__init__.py")] = r.render(
@@ -394,7 +437,7 @@ def _render_pin(settings: ProviderSettings, version: str) -> tuple[Files, Report
     if provider.webhooks is not None:
         files[Path("webhooks.py")] = render_provider_webhooks(r, provider, default_module)
     files[Path("py.typed")] = ""
-    return files, report
+    return files, report, sources
 
 
 def _pool(jobs: int, work: int) -> concurrent.futures.Executor | None:
@@ -435,27 +478,116 @@ def generate_all(
                 continue
         todo.append((settings, digest))
     pins = [(settings, version) for settings, _ in todo for version in sorted(settings.pins)]
+    keys, reused = _reuse_outputs(todo, fmt)
+    pins = [(settings, version) for settings, version in pins if (settings.name, version) not in reused]
     pool = _pool(jobs, len(pins))
     try:
-        pending: dict[tuple[str, str], concurrent.futures.Future[tuple[Files, Report]]] = {}
+        pending: dict[tuple[str, str], concurrent.futures.Future[tuple[Files, Report, list[Path]]]] = {}
         if pool is not None:
             # the biggest spec first, so that the others share the second core meanwhile
             for settings, version in sorted(pins, key=lambda p: -_spec_size(p[0], p[1])):
                 pending[(settings.name, version)] = pool.submit(_render_pin, settings, version)
         for settings, digest in todo:
             files: Files = {}
+            ready: dict[str, bytes] = {}
             provider_reports = []
+            fresh: list[tuple[str, list[str], list[Path], Report]] = []
             for version in sorted(settings.pins):
+                hit = reused.pop((settings.name, version), None)
+                if hit is not None:
+                    ready.update(hit[0])
+                    provider_reports.append(hit[1])
+                    continue
                 future = pending.pop((settings.name, version), None)
-                rendered, report = future.result() if future else _render_pin(settings, version)
+                rendered, report, sources = future.result() if future else _render_pin(settings, version)
+                fresh.append((version, [p.as_posix() for p in rendered], sources, report))
                 files.update(rendered)
                 provider_reports.append(report)
-            _write_provider(out, settings, digest, files, provider_reports, fmt)
+            final = _write_provider(out, settings, digest, files, provider_reports, fmt, ready)
+            for version, rels, sources, report in fresh:
+                key = keys.get((settings.name, version))
+                if key is not None:
+                    save_output(
+                        settings.name,
+                        version,
+                        key,
+                        sources,
+                        {rel: final[rel] for rel in rels},
+                        _stamped(report),
+                    )
             reports.extend(provider_reports)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     return reports
+
+
+def _stamped(report: Report) -> dict[str, Any]:
+    """A report as the stamp (and the output cache) record it: without this run's flags."""
+    return attrs.asdict(report, filter=lambda a, _: a.name not in ("cached", "reused"))
+
+
+def _output_salt(fmt: bool) -> bytes:
+    """What a version's output depends on besides the inputs ``input_files`` lists: how it is
+    formatted (ruff's version and settings, or not at all), the Python and library versions
+    that parse, build and render it."""
+    ruff = _ruff() if fmt else None
+    parts = [
+        _format_salt(ruff) if ruff is not None else b"unformatted",
+        sys.version.encode(),
+        str(sys.flags.hash_randomization).encode(),
+    ]
+    import jinja2
+
+    for module in (jinja2, yaml, attrs):
+        parts.append(f"{module.__name__} {getattr(module, '__version__', '?')}".encode())
+    parts.append(f"libyaml {getattr(yaml, '__with_libyaml__', False)}".encode())
+    try:
+        import orjson
+
+        parts.append(f"orjson {orjson.__version__}".encode())
+    except ImportError:
+        parts.append(b"no orjson")
+    return b"\0".join(parts)
+
+
+def _output_key(settings: ProviderSettings, version: str, digest: str, salt: bytes) -> str:
+    """The output cache's key of one pinned version: ``digest`` (``_inputs_digest``: the pins,
+    ``provider.toml``, templates and generator source), the pinned spec's sha256 (checked
+    against the file before a hit is used), which version is the default, and ``salt``."""
+    pin = settings.pins[version]
+    h = hashlib.sha256(salt)
+    for part in (digest, settings.name, version, settings.default, pin.sha256):
+        h.update(b"\0" + part.encode())
+    return h.hexdigest()
+
+
+def _reuse_outputs(
+    todo: list[tuple[ProviderSettings, str]], fmt: bool
+) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], tuple[dict[str, bytes], Report]]]:
+    """The output cache's keys of the pins to generate, and the pins found in it (their final
+    files and report). Empty when caching is off."""
+    keys: dict[tuple[str, str], str] = {}
+    reused: dict[tuple[str, str], tuple[dict[str, bytes], Report]] = {}
+    if cache_dir() is None or not todo:
+        return keys, reused
+    salt = _output_salt(fmt)
+    for settings, digest in todo:
+        for version in sorted(settings.pins):
+            t0 = time.perf_counter()
+            key = keys[(settings.name, version)] = _output_key(settings, version, digest, salt)
+            hit = load_output(settings.name, version, key)
+            if hit is None:
+                continue
+            # the pin's own check (the file is there and hashes as pinned), as a render does it
+            locate_spec(settings.pins[version])
+            files, report = hit
+            try:
+                done = Report(**{**report, "seconds": round(time.perf_counter() - t0, 2)}, reused=True)
+            except TypeError:  # an entry of another shape (the key should have told): a miss
+                continue
+            reused[(settings.name, version)] = (files, done)
+    return keys, reused
 
 
 def _spec_size(settings: ProviderSettings, version: str) -> int:
@@ -466,24 +598,29 @@ def _spec_size(settings: ProviderSettings, version: str) -> int:
 
 
 def _write_provider(
-    out: Path, settings: ProviderSettings, digest: str, files: Files, reports: list[Report], fmt: bool
-) -> None:
-    """Format the rendered files of one provider and swap them into ``out/usepolvo/<name>``."""
+    out: Path,
+    settings: ProviderSettings,
+    digest: str,
+    files: Files,
+    reports: list[Report],
+    fmt: bool,
+    ready: dict[str, bytes],
+) -> dict[str, bytes]:
+    """Format the rendered files of one provider, add the ``ready`` ones (final bytes, from the
+    output cache) and swap them into ``out/usepolvo/<name>``; returns the final files."""
     name = settings.name
     tmp_root = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out if out.is_dir() else None))
     try:
         staged = tmp_root / name
         staged.mkdir()
-        final = _formatted(name, staged, files, fmt)
+        final = _formatted(name, staged, files, fmt) if files else {}
         files.clear()
+        final.update(ready)
         final[".stamp.json"] = json.dumps(
-            {
-                "digest": digest,
-                "inputs": input_hashes(settings),
-                "reports": [attrs.asdict(x, filter=lambda a, _: a.name != "cached") for x in reports],
-            },
+            {"digest": digest, "inputs": input_hashes(settings), "reports": [_stamped(x) for x in reports]},
             indent=1,
         ).encode()
         _sync(out / "usepolvo" / name, final, tmp_root / "new")
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
+    return final

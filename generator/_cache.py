@@ -1,6 +1,14 @@
 """Content-addressed caches that keep regeneration (``--force`` included) fast.
 
-Two steps dominate a cold generation and depend on nothing but their input bytes:
+Three caches, from the coarsest:
+
+- a pinned version's whole output (every generated file's final bytes and its report):
+  :func:`load_output`/:func:`save_output`, keyed by the hash of everything that output is
+  made from (see ``_build._output_key``) and checked against the bytes of every file the spec
+  was read from, so a hit skips parsing, building and rendering that version altogether;
+
+and the two steps that dominate a cold generation, which depend on nothing but their input
+bytes:
 
 - parsing a YAML spec (libyaml's C parser still builds every node in Python: ~2 s a spec):
   :func:`load_parsed` keeps the parsed document, pickled, under the sha256 of the file's bytes;
@@ -25,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FormatCache", "cache_dir", "load_parsed"]
+__all__ = ["FormatCache", "cache_dir", "load_output", "load_parsed", "save_output"]
 
 _ROOT = Path(__file__).resolve().parent.parent
 #: bump when the cached formats or what the keys cover change
@@ -115,3 +123,69 @@ class FormatCache:
     def save(self) -> None:
         if self.path is not None and self._new != self._old:
             _write_pickle(self.path, self._new)
+
+
+def _output_path(provider: str, version: str) -> Path | None:
+    folder = cache_dir()
+    if folder is None:
+        return None
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{provider}-{version}")
+    return folder / "output" / f"{safe}.pickle"
+
+
+def _sha256_file(path: str) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+def load_output(provider: str, version: str, key: str) -> tuple[dict[str, bytes], dict[str, Any]] | None:
+    """The files (final bytes by path in the provider's folder) and report a run with the same
+    ``key`` stored for this pin, or ``None``.
+
+    A hit also needs every file the spec was read from to hash as it did then (the key covers
+    the pinned spec; a multi-file spec's other files are checked here).
+    """
+    path = _output_path(provider, version)
+    if path is None:
+        return None
+    entry = _read_pickle(path)
+    if not (
+        isinstance(entry, dict)
+        and entry.get("key") == hashlib.sha256(_VERSION + b"\0output\0" + key.encode()).hexdigest()
+    ):
+        return None
+    sources = entry.get("sources")
+    files = entry.get("files")
+    report = entry.get("report")
+    if not (isinstance(sources, dict) and isinstance(files, dict) and isinstance(report, dict)):
+        return None
+    if any(_sha256_file(src) != digest for src, digest in sources.items()):
+        return None
+    return files, report
+
+
+def save_output(
+    provider: str,
+    version: str,
+    key: str,
+    sources: list[Path],
+    files: dict[str, bytes],
+    report: dict[str, Any],
+) -> None:
+    """Store one pin's output (replacing the previous one: one entry per pin)."""
+    path = _output_path(provider, version)
+    if path is None:
+        return
+    digests = {str(src): _sha256_file(str(src)) for src in sources}
+    if None in digests.values():
+        return  # a source vanished meanwhile: nothing to vouch for
+    entry = {
+        "key": hashlib.sha256(_VERSION + b"\0output\0" + key.encode()).hexdigest(),
+        "sources": digests,
+        "files": files,
+        "report": report,
+    }
+    _write_pickle(path, entry)

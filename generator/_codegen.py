@@ -486,8 +486,21 @@ def _holds_dict(ty: Ty) -> bool:
     return isinstance(ty, DictTy)
 
 
-def split_union(ann: str) -> list[str]:
-    """Split ``A | list[B | C] | D`` into its top-level members."""
+def split_union(ann: str) -> tuple[str, ...]:
+    """Split ``A | list[B | C] | D`` into its top-level members (the same annotations come
+    back tens of thousands of times a generation: memoized)."""
+    found = _SPLIT.get(ann)
+    if found is None:
+        found = _SPLIT[ann] = tuple(_split_union(ann))
+    return found
+
+
+_SPLIT: dict[str, tuple[str, ...]] = {}
+
+
+def _split_union(ann: str) -> list[str]:
+    if "[" not in ann:
+        return [part.strip() for part in ann.split("|")]
     parts: list[str] = []
     depth = 0
     start = 0

@@ -95,6 +95,9 @@ class Document:
 
     def __init__(self, path: Path) -> None:
         self.path = path.resolve()
+        #: resolved local references of the spec (``#/…``, thousands of lookups a spec):
+        #: filled once the document is final (bundling replaces the root)
+        self._local: dict[str, tuple[Any, str]] | None = None
         self._files: dict[Path, Any] = {self.path: load_file(self.path)}
         root = self._files[self.path]
         _check_version(root, self.path)
@@ -102,6 +105,12 @@ class Document:
             root = _Bundler(self).bundle(root)
             self._files[self.path] = root
         self.root = root
+        self._local = {}
+
+    @property
+    def files(self) -> list[Path]:
+        """Every file this document was read from: the spec, then the files it references."""
+        return list(self._files)
 
     def _file(self, path: Path) -> Any:
         if path not in self._files:
@@ -115,6 +124,15 @@ class Document:
 
     def resolve(self, ref: str, base: Path | None = None) -> tuple[Any, str]:
         """The target of ``ref`` and its canonical ``file#pointer`` key."""
+        local = self._local
+        if local is not None and ref[:1] == "#" and (base is None or base == self.path):
+            found = local.get(ref)
+            if found is None:
+                found = local[ref] = self._resolve(ref, None)
+            return found
+        return self._resolve(ref, base)
+
+    def _resolve(self, ref: str, base: Path | None) -> tuple[Any, str]:
         base = base or self.path
         file_part, _, pointer = ref.partition("#")
         path = (base.parent / unquote(file_part)).resolve() if file_part else base

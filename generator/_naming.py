@@ -67,6 +67,7 @@ def unique(name: str, used: set[str]) -> str:
     return candidate
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def py_identifier(text: str, *, prefix: str = "field_") -> str:
     """A valid, non-reserved snake_case identifier for any spec name."""
     name = snake(text)

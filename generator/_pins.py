@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +124,8 @@ def _download(pin: Pin, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(".part")
     try:
+        import urllib.request  # (only to download: not imported by every run)
+
         with urllib.request.urlopen(source, timeout=60) as resp, tmp.open("wb") as fh:
             while chunk := resp.read(1 << 20):
                 fh.write(chunk)

@@ -139,9 +139,14 @@ def _refuse(pin, dest):
 
 
 @pytest.mark.slow  # Stripe's two pins generated and formatted twice
-def test_deterministic_output(tmp_path):
+def test_deterministic_output(tmp_path, monkeypatch):
+    import shutil
+
     a, b = tmp_path / "a", tmp_path / "b"
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("POLVO_GENERATOR_CACHE", str(cache))
     generate_all(a, providers=["stripe"], fmt=True, force=True)
+    shutil.rmtree(cache / "output")  # the second run renders again (not the first run's output)
     generate_all(b, providers=["stripe"], fmt=True, force=True)
     # the stamp records timings; everything importable must be byte-identical
     files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file() and p.name != ".stamp.json")
@@ -206,6 +211,7 @@ def test_caches_and_in_place_update_give_what_a_cold_run_gives(tmp_path, monkeyp
     """The ruff-output cache (generator/_cache.py) yields ruff's bytes, whether every file,
     some or none hit it, and updating an existing folder in place leaves exactly the output."""
     import pickle
+    import shutil
 
     cache = tmp_path / "cache"
     monkeypatch.setenv("POLVO_GENERATOR_CACHE", str(cache))
@@ -219,6 +225,7 @@ def test_caches_and_in_place_update_give_what_a_cold_run_gives(tmp_path, monkeyp
     for key in sorted(entries)[::2]:
         del entries[key]  # half the files miss: those go through ruff on their own
     pack.write_bytes(pickle.dumps(entries))
+    shutil.rmtree(cache / "output")  # (else the whole version's output cache answers)
     partial = tmp_path / "partial"
     generate_all(partial, providers=["openai"], force=True)
     assert _tree(partial) == expected
