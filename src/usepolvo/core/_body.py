@@ -124,6 +124,21 @@ async def iter_body(response: httpx.Response, limit: int | None, url: str = "") 
         yield rest
 
 
+async def _read_plain(response: httpx.Response, limit: int | None, url: str) -> list[bytes]:
+    """:func:`iter_body` of a body sent without ``Content-Encoding``, inline: the raw bytes
+    are the body, so one count bounds both (the common case, without a decoder and a
+    generator per call)."""
+    chunks: list[bytes] = []
+    raw = 0
+    async for chunk in response.aiter_raw():
+        raw += len(chunk)
+        if limit is not None and raw > limit:
+            raise ResponseTooLargeError(limit, url=url)
+        if chunk:
+            chunks.append(chunk)
+    return chunks
+
+
 async def read_body(response: httpx.Response, limit: int | None, url: str = "") -> bytes:
     """Read the whole (bounded, decoded) body, close the response and keep the bytes on it,
     so ``response.content``/``.text``/``.json()`` work as after httpx's own ``aread()``."""
@@ -133,12 +148,16 @@ async def read_body(response: httpx.Response, limit: int | None, url: str = "") 
             raise ResponseTooLargeError(limit, url=url)
         return content
     try:
-        length = response.headers.get("content-length")
+        headers = response.headers
+        length = headers.get("content-length")
         if response.request.method == "HEAD" or response.status_code in (204, 304):
             length = None  # the length of a body that is not sent
         if limit is not None and length is not None and length.isdigit() and int(length) > limit:
             raise ResponseTooLargeError(limit, url=url)  # refused before reading a byte
-        chunks = [piece async for piece in iter_body(response, limit, url)]
+        if "content-encoding" in headers:
+            chunks = [piece async for piece in iter_body(response, limit, url)]
+        else:
+            chunks = await _read_plain(response, limit, url)
     finally:
         await response.aclose()
     content = chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypedDict, TypeVar, cast
 from urllib.parse import urlencode
 
 from . import _testhooks
@@ -65,9 +65,11 @@ if TYPE_CHECKING:
     from ._pagination import AsyncPaginator
     from ._ratelimit import RateLimitInfo
     from ._raw_response import APIResponse
+    from . import _urls
 else:
     asyncio = lazy_module("asyncio", globals())
     uuid = lazy_module("uuid", globals())
+    _urls = lazy_module("usepolvo.core._urls", globals())
 
 __all__ = ["BaseClient", "ClientOptions", "RequestOptions"]
 
@@ -492,6 +494,8 @@ class BaseClient:
                 pairs.extend(encode_query(request_options["query"]))
             if pairs:
                 url = f"{url}{'&' if '?' in url else '?'}{urlencode(pairs)}"  # `/x?beta=true` routes
+        if self.transport == "httpx":  # the origin parsed once, not the whole URL per request
+            url = _parsed_url(url)
         # On a pool we created, the static headers are its defaults; a caller's pool gets
         # them on every request.
         hdrs = {} if self._owns_http else dict(self._headers)
@@ -761,6 +765,7 @@ class BaseClient:
 
             direct = direct_transport(http)
         limiter = self.limiter
+        quick = limiter if type(limiter) is Limiter else None  # ours: may grant without awaiting
         cap = policy.max_retry_after
         attempts = policy.max_retries + 1
         replayable: bool | None = None  # decided on the first failure (a header lookup)
@@ -778,9 +783,10 @@ class BaseClient:
             limited = False
             wait: float | None = None
             advice: float | None = None
-            if deadline is None:
+            grant = False if quick is None else quick.try_acquire(cost, loop)
+            if grant is False and deadline is None:
                 grant = await limiter.acquire(cost)
-            else:
+            elif grant is False:
                 late = False
                 try:
                     async with _timeout_at(deadline):
@@ -1113,6 +1119,13 @@ def _read_bytes(body: Any) -> bytes:
         with open(body, "rb") as fh:
             return fh.read()
     raise ConfigurationError(f"cannot send a {type(body).__name__} as a raw body: pass bytes or a file")
+
+
+def _parsed_url(url: str) -> str:
+    """``url``, or the ``httpx.URL`` httpx would parse it into, made without its parser
+    (``_urls``): ``httpx.Request`` and ``AsyncClient.build_request`` take either."""
+    parsed = _urls.parsed_url(url)
+    return url if parsed is None else cast(str, parsed)
 
 
 def _safe_url(request: httpx.Request) -> str:
