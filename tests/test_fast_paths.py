@@ -11,7 +11,6 @@ import asyncio
 import dataclasses
 import random
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
@@ -115,9 +114,7 @@ def _response(chunks: list[bytes], headers: dict[str, str] | None = None) -> tup
     return httpx.Response(200, headers=headers or {}, stream=stream, request=request), stream
 
 
-@pytest.mark.parametrize(
-    "chunks", [[], [b""], [b"abc"], [b"ab", b"", b"cd"], [b"x" * 10, b"y" * 10]]
-)
+@pytest.mark.parametrize("chunks", [[], [b""], [b"abc"], [b"ab", b"", b"cd"], [b"x" * 10, b"y" * 10]])
 async def test_plain_body_read_whole_and_closed(chunks: list[bytes]) -> None:
     response, stream = _response(chunks)
     content = await read_body(response, 100)
@@ -207,25 +204,34 @@ def test_event_fields_and_equality_unchanged() -> None:
     assert tuple(f.name for f in dataclasses.fields(ResponseEvent)) == (
         *common, "status_code", "headers", "request_id", "elapsed", "will_retry", "retry_in", "error",
     )  # fmt: skip
-    args: tuple[Any, ...] = ("stripe", "op", "GET", "https://x/y", 1, 3, None)
-    assert RequestEvent(*args) == RequestEvent(*args)
-    assert hash(RequestEvent(*args)) == hash(RequestEvent(*args))
-    assert RequestEvent(*args) != RequestEvent(*args[:4], 2, 3, None)
-    more = (200, None, None, 0.1, False, None, None)
-    event = ResponseEvent(*args, *more)
-    assert event == event and event != ResponseEvent(*args, *more)  # compared by identity
+
+    def request(attempt: int = 1) -> RequestEvent:
+        return RequestEvent("stripe", "op", "GET", "https://x/y", attempt, 3, None)
+
+    def response() -> ResponseEvent:
+        return ResponseEvent(
+            "stripe", "op", "GET", "https://x/y", 1, 3, None, 200, None, None, 0.1, False, None, None
+        )
+
+    assert request() == request() and hash(request()) == hash(request())
+    assert request() != request(2)
+    event = response()
+    assert event == event and event != response()  # compared by identity
     assert not isinstance(event, RequestEvent)
-    assert not hasattr(event, "__dict__") and not hasattr(RequestEvent(*args), "__dict__")
+    assert not hasattr(event, "__dict__") and not hasattr(request(), "__dict__")
     with pytest.raises(dataclasses.FrozenInstanceError):
         event.url = "x"  # type: ignore[misc]
 
 
 async def test_raw_response_fields_come_from_one_place() -> None:
     from usepolvo.stripe import StripeClient
+
     from usepolvo.testing import MockAPI
 
     async with MockAPI() as api:
-        api.get("/v1/customers/cus_1", json={"id": "cus_1", "object": "customer"}, headers={"Request-Id": "req_9"})
+        api.get(
+            "/v1/customers/cus_1", json={"id": "cus_1", "object": "customer"}, headers={"Request-Id": "req_9"}
+        )
         client = StripeClient(api_key="sk_test_fast")
         resp = await client.with_raw_response(client.customers.retrieve_customer("cus_1"))
         assert isinstance(resp, APIResponse)

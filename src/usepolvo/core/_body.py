@@ -124,6 +124,25 @@ async def iter_body(response: httpx.Response, limit: int | None, url: str = "") 
         yield rest
 
 
+def _framing(headers: httpx.Headers) -> tuple[str | None, bool]:
+    """``headers.get("content-length")`` and whether a ``Content-Encoding`` is present, in
+    one pass over httpx's header list (two lookups cost more than the rest of a plain read)."""
+    items = getattr(headers, "_list", None)  # (name, lowercased name, value), as bytes
+    if items is None:
+        return headers.get("content-length"), "content-encoding" in headers
+    lengths: list[bytes] = []
+    encoded = False
+    for _, name, value in items:
+        if name == b"content-length":
+            lengths.append(value)
+        elif name == b"content-encoding":
+            encoded = True
+    if not lengths:
+        return None, encoded
+    encoding = headers.encoding
+    return ", ".join(v.decode(encoding) for v in lengths), encoded
+
+
 async def _read_plain(response: httpx.Response, limit: int | None, url: str) -> list[bytes]:
     """:func:`iter_body` of a body sent without ``Content-Encoding``, inline: the raw bytes
     are the body, so one count bounds both (the common case, without a decoder and a
@@ -148,13 +167,12 @@ async def read_body(response: httpx.Response, limit: int | None, url: str = "") 
             raise ResponseTooLargeError(limit, url=url)
         return content
     try:
-        headers = response.headers
-        length = headers.get("content-length")
+        length, encoded = _framing(response.headers)
         if response.request.method == "HEAD" or response.status_code in (204, 304):
             length = None  # the length of a body that is not sent
         if limit is not None and length is not None and length.isdigit() and int(length) > limit:
             raise ResponseTooLargeError(limit, url=url)  # refused before reading a byte
-        if "content-encoding" in headers:
+        if encoded:
             chunks = [piece async for piece in iter_body(response, limit, url)]
         else:
             chunks = await _read_plain(response, limit, url)

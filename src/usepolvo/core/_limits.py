@@ -189,7 +189,7 @@ class Limiter:
         self.mark_sent(grant)  # we resume a loop turn (or more) after the grant
         return grant
 
-    def try_acquire(self, cost: float, loop: asyncio.AbstractEventLoop) -> Grant | None | Literal[False]:
+    def try_acquire(self, cost: float, loop: asyncio.AbstractEventLoop) -> Grant | Literal[False] | None:
         """:meth:`acquire` when it would not wait (nobody queued, a slot free, room in the
         window): the grant at once, without a coroutine; ``False`` when the caller must
         ``await acquire()`` instead (also on another event loop than the limiter's)."""
