@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from usepolvo.core._seam import LazyRequest, wire_parts, wire_url
+from usepolvo.core._seam import LazyRequest, wire_parts
+from usepolvo.core._urls import wire_url
 from usepolvo.core._wire import header_of, path_of, safe_url_of
 
 pytest.importorskip("aiohttp")

@@ -128,6 +128,40 @@ async def iter_body(response: httpx.Response, limit: int | None, url: str = "") 
         yield rest
 
 
+def _framing(headers: httpx.Headers) -> tuple[str | None, bool]:
+    """``headers.get("content-length")`` and whether a ``Content-Encoding`` is present, in
+    one pass over httpx's header list (two lookups cost more than the rest of a plain read)."""
+    items = getattr(headers, "_list", None)  # (name, lowercased name, value), as bytes
+    if items is None:
+        return headers.get("content-length"), "content-encoding" in headers
+    lengths: list[bytes] = []
+    encoded = False
+    for _, name, value in items:
+        if name == b"content-length":
+            lengths.append(value)
+        elif name == b"content-encoding":
+            encoded = True
+    if not lengths:
+        return None, encoded
+    encoding = headers.encoding
+    return ", ".join(v.decode(encoding) for v in lengths), encoded
+
+
+async def _read_plain(response: httpx.Response, limit: int | None, url: str) -> list[bytes]:
+    """:func:`iter_body` of a body sent without ``Content-Encoding``, inline: the raw bytes
+    are the body, so one count bounds both (the common case, without a decoder and a
+    generator per call)."""
+    chunks: list[bytes] = []
+    raw = 0
+    async for chunk in response.aiter_raw():
+        raw += len(chunk)
+        if limit is not None and raw > limit:
+            raise ResponseTooLargeError(limit, url=url)
+        if chunk:
+            chunks.append(chunk)
+    return chunks
+
+
 async def read_body(response: httpx.Response, limit: int | None, url: str = "") -> bytes:
     """Read the whole (bounded, decoded) body, close the response and keep the bytes on it,
     so ``response.content``/``.text``/``.json()`` work as after httpx's own ``aread()``."""
@@ -137,7 +171,7 @@ async def read_body(response: httpx.Response, limit: int | None, url: str = "") 
             raise ResponseTooLargeError(limit, url=url)
         return content
     try:
-        length = response.headers.get("content-length")
+        length, encoded = _framing(response.headers)
         if response.request.method == "HEAD" or response.status_code in (204, 304):
             length = None  # the length of a body that is not sent
         if limit is not None and length is not None and length.isdigit() and int(length) > limit:
@@ -145,10 +179,13 @@ async def read_body(response: httpx.Response, limit: int | None, url: str = "") 
         fast = getattr(response.stream, "read_bounded", None)  # the aiohttp path: no wrappers
         if fast is not None:
             response.is_stream_consumed = True
-            content = await fast(response.headers.get("content-encoding", ""), limit, url)
+            content = await fast(response.headers.get("content-encoding", "") if encoded else "", limit, url)
             response.is_closed = True  # read to the end and given back: nothing left to close
         else:
-            chunks = [piece async for piece in iter_body(response, limit, url)]
+            if encoded:
+                chunks = [piece async for piece in iter_body(response, limit, url)]
+            else:
+                chunks = await _read_plain(response, limit, url)
             content = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     finally:
         await response.aclose()

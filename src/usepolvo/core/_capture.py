@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from contextvars import ContextVar
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._logging import redact
 
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ._client import BaseClient
     from ._errors import PolvoError
     from ._operation import Operation
+    from ._raw_response import APIResponse
 
 __all__ = ["CAPTURE", "Capture", "observe", "safe_headers"]
 
@@ -29,61 +30,27 @@ def safe_headers(headers: httpx.Headers, secret: str | None) -> httpx.Headers:
 
 
 class Capture:
-    """The slot one ``with_raw_response`` call gives the attempt loop to fill (internal)."""
+    """The slot one ``with_raw_response`` call gives the attempt loop to fill (internal).
 
-    __slots__ = (
-        "attempts",
-        "elapsed",
-        "filled",
-        "headers",
-        "idempotency_key",
-        "method",
-        "operation",
-        "request_id",
-        "status_code",
-        "task",
-        "total_elapsed",
-        "url",
-    )
+    It holds the finished :class:`~usepolvo.core.APIResponse` of the call's last success,
+    with ``parsed`` still ``None`` (the caller puts its result in), so the response's fields
+    are declared once, on ``APIResponse``.
+    """
+
+    __slots__ = ("response", "task")
 
     def __init__(self) -> None:
         import asyncio
 
-        self.filled = False
+        #: the response so far (``None`` until an attempt of this task succeeds)
+        self.response: APIResponse[Any] | None = None
         #: the task of the ``with_raw_response`` call: only its own attempts fill the slot (a
         #: task started inside the call copies the context, slot included, but is not the call)
         self.task = asyncio.current_task()
 
-    def fill_from(self, other: Capture) -> None:
-        """Take ``other``'s response (a nested ``with_raw_response`` of the same task)."""
-        for name in self.__slots__:
-            if name != "task":
-                setattr(self, name, getattr(other, name))
-
-    def fill(
-        self,
-        response: httpx.Response,
-        headers: httpx.Headers,
-        request_id: str | None,
-        elapsed: float,
-        total_elapsed: float,
-        attempts: int,
-        method: str,
-        url: str,
-        operation: str,
-        idempotency_key: str | None,
-    ) -> None:
-        self.filled = True
-        self.status_code = response.status_code
-        self.headers = headers
-        self.request_id = request_id
-        self.elapsed = elapsed
-        self.total_elapsed = total_elapsed
-        self.attempts = attempts
-        self.method = method
-        self.url = url
-        self.operation = operation
-        self.idempotency_key = idempotency_key
+    @property
+    def filled(self) -> bool:
+        return self.response is not None
 
 
 #: the capture slot of the ``with_raw_response`` call running in this task, if any
@@ -125,8 +92,10 @@ async def observe(
 
         if capture.task is not asyncio.current_task():
             return
+        from ._raw_response import APIResponse
+
         headers = safe_headers(response.headers, client._api_key)
-        capture.fill(
-            response, headers, headers.get(cfg.request_id_header), took,
+        capture.response = APIResponse(
+            None, response.status_code, headers, headers.get(cfg.request_id_header), took,
             asyncio.get_running_loop().time() - started, attempt, op.method, url, op.name, idem,
         )  # fmt: skip

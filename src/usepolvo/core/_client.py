@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypedDict, TypeVar, cast
 
 from . import _testhooks
 from ._body import ACCEPT_ENCODING, BadEncoding, read_body
@@ -61,6 +61,7 @@ if TYPE_CHECKING:
 
     import httpx
 
+    from . import _urls
     from ._auth import Auth
     from ._hooks import Hooks, RequestHook, ResponseHook
     from ._pagination import AsyncPaginator
@@ -72,6 +73,7 @@ else:
     uuid = lazy_module("uuid", globals())
     # loads with the first query or form body (it imports ipaddress): not at client import
     _parse = lazy_module("urllib.parse", globals(), "_parse")
+    _urls = lazy_module("usepolvo.core._urls", globals())
 
 __all__ = ["BaseClient", "ClientOptions", "RequestOptions"]
 
@@ -496,6 +498,8 @@ class BaseClient:
                 pairs.extend(encode_query(request_options["query"]))
             if pairs:
                 url = f"{url}{'&' if '?' in url else '?'}{_parse.urlencode(pairs)}"  # `/x?beta=true` routes
+        if self.transport == "httpx":  # the origin parsed once, not the whole URL per request
+            url = _parsed_url(url)
         # On a pool we created, the static headers are its defaults; a caller's pool gets
         # them on every request.
         hdrs = {} if self._owns_http else dict(self._headers)
@@ -765,6 +769,7 @@ class BaseClient:
 
             direct = direct_transport(http)
         limiter = self.limiter
+        quick = limiter if type(limiter) is Limiter else None  # ours: may grant without awaiting
         cap = policy.max_retry_after
         attempts = policy.max_retries + 1
         replayable: bool | None = None  # decided on the first failure (a header lookup)
@@ -782,9 +787,10 @@ class BaseClient:
             limited = False
             wait: float | None = None
             advice: float | None = None
-            if deadline is None:
+            grant = False if quick is None else quick.try_acquire(cost, loop)
+            if grant is False and deadline is None:
                 grant = await limiter.acquire(cost)
-            else:
+            elif grant is False:
                 late = False
                 try:
                     async with _timeout_at(deadline):
@@ -1119,6 +1125,13 @@ def _read_bytes(body: Any) -> bytes:
     raise ConfigurationError(f"cannot send a {type(body).__name__} as a raw body: pass bytes or a file")
 
 
+def _parsed_url(url: str) -> str:
+    """``url``, or the ``httpx.URL`` httpx would parse it into, made without its parser
+    (``_urls``): ``httpx.Request`` and ``AsyncClient.build_request`` take either."""
+    parsed = _urls.parsed_url(url)
+    return url if parsed is None else cast(str, parsed)
+
+
 def _safe_url(request: httpx.Request) -> str:
     """Scheme, host and path only: query strings may carry secrets."""
     return safe_url_of(request)  # a lazy request of the aiohttp path keeps its URL unparsed
@@ -1374,8 +1387,48 @@ def _default_timeout(http: httpx.AsyncClient) -> bool:
 
 if sys.version_info >= (3, 11):
 
-    def _timeout_at(when: float | None) -> Any:
-        return asyncio.timeout_at(when)
+    class _timeout_at:
+        """``asyncio.timeout_at(when)`` as the attempt loop uses it (entered once, never
+        rescheduled), without its state machine: the same timer, the same cancellation
+        accounting (a cancel from outside is never taken for the timeout), the same
+        ``TimeoutError`` chained to the ``CancelledError``; about half the CPU per attempt."""
+
+        __slots__ = ("_cancelling", "_expired", "_handle", "_task", "_when")
+
+        def __init__(self, when: float | None) -> None:
+            self._when = when
+            self._handle: asyncio.Handle | None = None
+            self._expired = False
+
+        async def __aenter__(self) -> None:
+            task = asyncio.current_task()
+            if task is None:
+                raise RuntimeError("Timeout should be used inside a task")
+            self._task = task
+            self._cancelling = task.cancelling()
+            when = self._when
+            if when is not None:
+                loop = asyncio.get_running_loop()
+                if when <= loop.time():
+                    self._handle = loop.call_soon(self._on_timeout)
+                else:
+                    self._handle = loop.call_at(when, self._on_timeout)
+
+        def _on_timeout(self) -> None:
+            self._task.cancel()
+            self._expired = True
+            self._handle = None
+
+        async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+            if self._handle is not None:
+                self._handle.cancel()
+                self._handle = None
+            if (
+                self._expired
+                and self._task.uncancel() <= self._cancelling
+                and exc_type is asyncio.CancelledError
+            ):
+                raise TimeoutError from exc
 
 else:  # pragma: no cover - Python 3.10
 

@@ -44,8 +44,21 @@ if TYPE_CHECKING:
 __all__ = ["Hooks", "RequestEvent", "RequestHook", "ResponseEvent", "ResponseHook", "make_hooks"]
 
 
+@dataclasses.dataclass(frozen=True, slots=True, eq=False)
+class _Attempt:
+    """What both events say about the attempt (internal: the shared fields, declared once)."""
+
+    provider: str
+    operation: str
+    method: str
+    url: str
+    attempt: int
+    max_attempts: int
+    idempotency_key: str | None
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
-class RequestEvent:
+class RequestEvent(_Attempt):
     """One attempt about to be sent.
 
     ``operation`` is the generated method's name (``retrieve_customer``), ``provider`` the
@@ -54,33 +67,20 @@ class RequestEvent:
     call), or ``None``.
     """
 
-    provider: str
-    operation: str
-    method: str
-    url: str
-    attempt: int
-    max_attempts: int
-    idempotency_key: str | None
-
 
 @dataclasses.dataclass(frozen=True, slots=True, eq=False)
-class ResponseEvent:
+class ResponseEvent(_Attempt):
     """One attempt over: what came back and what happens next.
 
-    ``status_code``, ``headers`` and ``request_id`` (the provider's request id header) are
+    The attempt's ``provider``, ``operation``, ``method``, ``url``, ``attempt``,
+    ``max_attempts`` and ``idempotency_key`` as in :class:`RequestEvent`. ``status_code``,
+    ``headers`` and ``request_id`` (the provider's request id header) are
     ``None`` when no answer came (a timeout, a connection error); ``error`` is the typed
     error of a failed attempt (an error status included), ``None`` on success. ``elapsed``
     is the attempt's seconds from sending to the whole body read (to the headers for a
     stream), ``will_retry`` whether another attempt follows, after ``retry_in`` seconds.
     """
 
-    provider: str
-    operation: str
-    method: str
-    url: str
-    attempt: int
-    max_attempts: int
-    idempotency_key: str | None
     status_code: int | None
     headers: httpx.Headers | None
     request_id: str | None

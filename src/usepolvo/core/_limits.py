@@ -41,7 +41,7 @@ import _thread
 import collections
 import time
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ._errors import ConfigurationError
 from ._lazy import lazy_module
@@ -189,6 +189,23 @@ class Limiter:
         self.mark_sent(grant)  # we resume a loop turn (or more) after the grant
         return grant
 
+    def try_acquire(self, cost: float, loop: asyncio.AbstractEventLoop) -> Grant | Literal[False] | None:
+        """:meth:`acquire` when it would not wait (nobody queued, a slot free, room in the
+        window): the grant at once, without a coroutine; ``False`` when the caller must
+        ``await acquire()`` instead (also on another event loop than the limiter's)."""
+        if self._loop is not loop or self._waiters:
+            return False
+        if self._capacity and cost > self._capacity:
+            cost = self._capacity
+        now = time.monotonic()
+        if self._ready(now, cost) > 0:
+            return False
+        grant = self._grant(now, cost)
+        if self._loop is not loop:  # another thread took the limiter over meanwhile
+            self.release()
+            raise ConfigurationError(_BUSY)
+        return grant
+
     def mark_sent(self, grant: Grant | None) -> None:
         """The granted request goes out now: count it in the window from now on.
 
@@ -200,12 +217,16 @@ class Limiter:
         now = time.monotonic()
         if now - entry[0] < 1e-4:
             return
+        window = self._window
+        if entry[1] and window and window[-1] is entry:
+            entry[0] = now  # the newest place: re-dating it keeps the window in time order
+            return
         if entry[1]:  # still counted at its old date
             self._used -= entry[1]
             entry[1] = 0.0
         # Every date in the window is <= now, so appending keeps the window in time order.
         moved = [now, grant.cost]
-        self._window.append(moved)
+        window.append(moved)
         self._used += grant.cost
         grant.entry = moved
 

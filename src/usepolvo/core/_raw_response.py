@@ -86,24 +86,13 @@ async def with_raw_response(call: Awaitable[T]) -> APIResponse[T]:
         parsed = await call
     finally:
         CAPTURE.reset(token)
-    if not capture.filled:
+    response = capture.response
+    if response is None:
         raise ConfigurationError(
             "with_raw_response(): the call sent no request of a polvo client in this task; pass "
             "the call itself, not yet awaited (client.customers.retrieve_customer('cus_1')), "
             "not a Task or an already awaited result"
         )
     if parent is not None and parent.task is capture.task:
-        parent.fill_from(capture)  # nested: the outer call sent this request too
-    return APIResponse(
-        parsed,
-        capture.status_code,
-        capture.headers,
-        capture.request_id,
-        capture.elapsed,
-        capture.total_elapsed,
-        capture.attempts,
-        capture.method,
-        capture.url,
-        capture.operation,
-        capture.idempotency_key,
-    )
+        parent.response = response  # nested: the outer call sent this request too
+    return dataclasses.replace(response, parsed=parsed)

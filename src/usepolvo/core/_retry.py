@@ -219,9 +219,13 @@ def parse_duration(text: str) -> float | None:
 
 def budget_reset(headers: Mapping[str, str], now: float | None = None) -> float | None:
     """Seconds until a spent rate-limit budget (``*-remaining: 0``) resets, or ``None``."""
-    raw = getattr(headers, "raw", None)
-    if raw is not None and not any(b"remaining" in name.lower() for name, _ in raw):
-        return None  # the common case: no budget headers at all (one pass over raw names)
+    names = getattr(headers, "_list", None)  # httpx.Headers: (name, lowercased name, value)
+    if names is not None:  # the common case: no budget headers at all (one pass over the names)
+        for item in names:
+            if b"remaining" in item[1]:
+                break
+        else:
+            return None
     wait: float | None = None
     for remaining, reset in _BUDGETS:
         left = headers.get(remaining)

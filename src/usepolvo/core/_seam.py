@@ -10,76 +10,24 @@ exactly what ``httpx.Request(method, url, headers=…, content=…)`` would have
 The transport reads :func:`wire_parts` instead, which gives the given parts while they are
 untouched and the built ones once something may have changed them.
 
-A URL skips httpx's parser only when httpx would send it unchanged: its origin (scheme,
-host, port) normalized once by httpx and cached, a path of characters httpx leaves as they
-are and without dot segments, a query likewise (:func:`wire_url`); any other URL is parsed by
-httpx as before.
+A URL skips httpx's parser only when httpx would send it unchanged, which
+:func:`usepolvo.core._urls.wire_url` decides (the same decision the httpx transport uses);
+any other URL is parsed by httpx as before.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import httpx
-from httpx import _urlparse
 
-__all__ = ["LazyRequest", "wire_parts", "wire_url"]
-
-#: a path and query that httpx leaves exactly as they are (its own ``PATH_SAFE`` and
-#: ``QUERY_SAFE`` sets, which keep ``%`` as it is)
-_REST = re.compile(
-    "(/[" + re.escape(_urlparse.PATH_SAFE) + "]*)(\\?[" + re.escape(_urlparse.QUERY_SAFE) + "]*)?"
-)
-#: origin as given → (origin as httpx writes it, its ``netloc`` as text)
-_ORIGINS: dict[str, tuple[str, str]] = {}
-
-
-def _origin(origin: str) -> tuple[str, str] | None:
-    known = _ORIGINS.get(origin)
-    if known is not None:
-        return known
-    if "@" in origin:  # credentials in the URL: httpx's own handling (BasicAuth, redaction)
-        return None
-    try:
-        url = httpx.URL(origin + "/")
-    except Exception:  # noqa: BLE001 - httpx raises it again, the usual way
-        return None
-    text = str(url)
-    if not text.endswith("/") or url.query or url.fragment or url.raw_path != b"/":
-        return None
-    if len(_ORIGINS) > 64:  # next-page URLs of other hosts: keep the cache small
-        _ORIGINS.clear()
-    known = _ORIGINS[origin] = (text[:-1], url.netloc.decode("ascii"))
-    return known
-
-
-def wire_url(url: str) -> tuple[str, str, str] | None:
-    """``(str(httpx.URL(url)), netloc, path and query)`` without httpx's parser, or ``None``
-    when ``url`` is not one httpx sends unchanged after its origin."""
-    start = url.find("://")
-    if start < 0:
-        return None
-    slash = url.find("/", start + 3)
-    if slash < 0:
-        return None
-    rest = url[slash:]
-    match = _REST.fullmatch(rest)
-    if match is None:
-        return None
-    path = match.group(1)
-    if "." in path and any(seg in (".", "..") for seg in path.split("/")):
-        return None  # httpx removes dot segments
-    origin = _origin(url[:slash])
-    if origin is None:
-        return None
-    return origin[0] + rest, origin[1], rest
+__all__ = ["LazyRequest", "wire_parts"]
 
 
 class LazyRequest(httpx.Request):
     """An ``httpx.Request`` whose ``url``, ``headers`` and ``stream`` are built when first read.
 
-    Built only by :func:`usepolvo.core._wire.build`, for a URL :func:`wire_url` accepts and
+    Built only by :func:`usepolvo.core._wire.build`, for a URL :func:`usepolvo.core._urls.wire_url` accepts and
     bytes (or no) content.
     """
 

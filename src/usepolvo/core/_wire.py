@@ -103,7 +103,8 @@ def build(
     # httpx's merge: the pool's headers minus those the request names, then the request's
     # (names and values are checked ASCII by ``_check_header``)
     if direct_transport(http) is not None:
-        from ._seam import LazyRequest, wire_url
+        from ._seam import LazyRequest
+        from ._urls import wire_url
 
         parts = wire_url(url)
         if parts is not None:
