@@ -37,9 +37,22 @@ AIOHTTP_IGNORE := --ignore=tests/test_static.py \
 	--ignore=tests/test_lenient.py --ignore=tests/test_response_types.py \
 	--ignore=tests/test_redis_processes.py
 
+# `make test` runs its two passes at once, each on TEST_WORKERS pytest-xdist workers (the
+# tests mostly wait on sockets, servers and timers, so 2+2 processes keep 2 cores busy); the
+# aiohttp pass's output is printed after the httpx pass's, and either failing fails the target.
+# Every fixture is safe for this: servers bind port 0, each Redis test has its own
+# redis-server, files go to pytest's per-worker tmp_path.
+TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist worksteal
+
 test: generate
-	$(PYTHON) -m pytest -q -m "not slow"
-	POLVO_TRANSPORT=aiohttp $(PYTHON) -m pytest -q -p no:cacheprovider -m "not slow" $(AIOHTTP_IGNORE)
+	@log=$$(mktemp); \
+	POLVO_TRANSPORT=aiohttp $(PYTHON) -m pytest -q -p no:cacheprovider $(XDIST) -m "not slow" $(AIOHTTP_IGNORE) >$$log 2>&1 & aio=$$!; \
+	echo "== httpx pass (the aiohttp pass runs alongside; its output follows) =="; \
+	$(PYTHON) -m pytest -q $(XDIST) -m "not slow"; httpx_rc=$$?; \
+	wait $$aio; aio_rc=$$?; \
+	echo "== aiohttp pass (POLVO_TRANSPORT=aiohttp) =="; cat $$log; rm -f $$log; \
+	test $$httpx_rc -eq 0 && test $$aio_rc -eq 0
 
 test-slow: generate
 	$(PYTHON) -m pytest -q -m slow
