@@ -42,11 +42,15 @@ AIOHTTP_IGNORE := --ignore=tests/test_static.py \
 # aiohttp pass's output is printed after the httpx pass's, and either failing fails the target.
 # Every fixture is safe for this: servers bind port 0, each Redis test has its own
 # redis-server, files go to pytest's per-worker tmp_path.
+# Byte code is cached (in .cache/pycache, out of the source tree) even where
+# PYTHONDONTWRITEBYTECODE is set: every worker and every subprocess a test starts would
+# otherwise compile the imported generated modules (52 MB of source) again.
 TEST_WORKERS ?= 2
 XDIST := -n $(TEST_WORKERS) --dist worksteal
+TEST_ENV := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/.cache/pycache
 
 test: generate
-	@log=$$(mktemp); \
+	@export $(TEST_ENV); log=$$(mktemp); \
 	POLVO_TRANSPORT=aiohttp $(PYTHON) -m pytest -q -p no:cacheprovider $(XDIST) -m "not slow" $(AIOHTTP_IGNORE) >$$log 2>&1 & aio=$$!; \
 	echo "== httpx pass (the aiohttp pass runs alongside; its output follows) =="; \
 	$(PYTHON) -m pytest -q $(XDIST) -m "not slow"; httpx_rc=$$?; \
