@@ -2,13 +2,12 @@
 """Adversarial tests for issue 10 (hostile servers, hostile inputs) and issue 13's fail-fast
 configuration, on whichever transport ``POLVO_TRANSPORT`` selects.
 
-Every server here is a raw asyncio socket server on 127.0.0.1 that answers each request with
-bytes chosen by the test; it records the request lines it saw."""
+Every server here is a raw asyncio socket server on 127.0.0.1 (``tests/servers/raw.py``) that
+answers each request with bytes chosen by the test; it records the request heads it saw."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gzip
 import logging
 import math
@@ -16,11 +15,12 @@ import os
 import threading
 import traceback
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 import pytest
 
+from tests.servers.raw import RawServer, Responder
 from usepolvo.core import (
     APIError,
     APITimeoutError,
@@ -31,56 +31,6 @@ from usepolvo.core import (
 
 KEY = "sk_test_SECRETsecret0123456789abcdef"
 TRANSPORT = os.environ.get("POLVO_TRANSPORT") or None
-
-Responder = Callable[[bytes, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-class RawServer:
-    def __init__(self, respond: Responder) -> None:
-        self.respond = respond
-        self.requests: list[bytes] = []
-        self.server: asyncio.base_events.Server | None = None
-        self.port = 0
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                self.requests.append(head)
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":", 1)[1])
-                if length:
-                    await reader.readexactly(length)
-                await self.respond(head, reader, writer)
-                if writer.is_closing():
-                    return
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-            pass
-        finally:
-            writer.close()
-
-    async def __aenter__(self) -> RawServer:
-        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.server is not None
-        self.server.close()
-        for w in list(getattr(self.server, "_clients", ()) or ()):
-            w.close()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self.server.wait_closed(), 1)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def paths(self) -> list[str]:
-        return [r.split(b"\r\n", 1)[0].split(b" ")[1].decode("latin-1") for r in self.requests]
-
 
 CUSTOMER = b'{"id": "cus_1", "object": "customer", "created": 1700000000, "livemode": false}'
 

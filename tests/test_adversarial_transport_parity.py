@@ -1,6 +1,7 @@
 """Adversarial parity tests for issue 16(b): the aiohttp fast path must behave exactly like
 the httpx default. Each scenario runs on both transports against a raw 127.0.0.1 socket
-server whose bytes the test chooses, and the observable outcomes are compared."""
+server whose bytes the test chooses (``tests/servers/raw.py``), and the observable outcomes
+are compared."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.servers.raw import RawServer
+
 pytest.importorskip("aiohttp")
 
 KEY = "sk_test_SECRETparity0123456789abcdef"
@@ -21,70 +24,17 @@ CUSTOMER = b'{"id": "cus_1", "object": "customer", "created": 1700000000, "livem
 Responder = Callable[["Server", int, bytes, asyncio.StreamWriter], Awaitable[None]]
 
 
-class Server:
-    """Answers the n-th request (0-based, over all connections) with ``respond``."""
+class Server(RawServer):
+    """Answers the n-th request (0-based, over all connections) with
+    ``respond(server, n, head, writer)``; at most 50 requests per connection."""
 
     def __init__(self, respond: Responder) -> None:
-        self.respond = respond
-        self.heads: list[bytes] = []
-        self.bodies: list[bytes] = []
-        self.server: Any = None
-        self.port = 0
+        super().__init__(respond, per_connection=50)
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            for _ in range(50):
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":", 1)[1])
-                body = await reader.readexactly(length) if length else b""
-                n = len(self.heads)
-                self.heads.append(head)
-                self.bodies.append(body)
-                await self.respond(self, n, head, writer)
-                if writer.is_closing():
-                    return
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-            pass
-        finally:
-            writer.close()
-
-    async def __aenter__(self) -> Server:
-        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.server.close()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self.server.wait_closed(), 1)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def lines(self) -> list[str]:
-        return [h.split(b"\r\n", 1)[0].decode("latin-1") for h in self.heads]
-
-    def header_names(self) -> list[list[str]]:
-        out = []
-        for h in self.heads:
-            names = sorted(
-                line.split(b":", 1)[0].decode("latin-1").lower()
-                for line in h.split(b"\r\n")[1:]
-                if b":" in line
-            )
-            out.append(names)
-        return out
-
-    def header(self, n: int, name: str) -> str | None:
-        for line in self.heads[n].split(b"\r\n")[1:]:
-            k, _, v = line.partition(b":")
-            if k.strip().lower() == name.encode():
-                return v.strip().decode("latin-1")
-        return None
+    async def answer(
+        self, n: int, head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await self.respond(self, n, head, writer)
 
 
 def response(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import _versions
+from generator import _pins, _versions
 from generator._build import generate_all
 from generator._pins import PinError, mirror_root
 from generator._versions import UpdateError, check_generated, update_spec
@@ -210,6 +210,7 @@ def test_update_spec_refuses_bad_hash_and_unparsable_downloads(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(_versions, "CACHE", tmp_path / "cache")
+    monkeypatch.setattr(_pins, "CACHE", tmp_path / "cache")  # locate_spec's: never the repo's .cache
     folder, url = http_folder
     (folder / "openapi.yaml").write_text("openapi: 3.1.0\npaths: [unclosed\n")
     before = {p: p.read_bytes() for p in generated.rglob("*") if p.is_file()}
