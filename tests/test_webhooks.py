@@ -557,7 +557,9 @@ def test_hostile_headers_only_ever_give_verification_errors(
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.recursive(
-        st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+        # 64-bit integers: orjson reads larger ones as floats, a defect recorded as a strict
+        # xfail in test_adversarial_lenient_models.py (it made this test fail at random)
+        st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.text(max_size=8),
         lambda inner: (
             st.lists(inner, max_size=3)
             | st.dictionaries(
