@@ -121,6 +121,25 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode()
+        if self.path == "/files":
+            kind = self.headers.get("Content-Type", "")
+            parts = [
+                kind.partition(";")[0],
+                'filename="notes.txt"' in body,
+                "Content-Type: text/plain" in body,
+            ]
+            self._send(
+                200,
+                {
+                    "id": "file-up",
+                    "object": "file",
+                    "bytes": len(body),
+                    "created_at": 1700000000,
+                    "filename": json.dumps(parts),
+                    "purpose": "batch",
+                },
+            )
+            return
         if self.path == "/chat/completions":
             events = []
             for n, (text, eol) in enumerate((("a", "\r\n"), ("b", "\r"), ("c", "\n")), 1):
@@ -197,6 +216,8 @@ class _Handler(BaseHTTPRequestHandler):
                     "x-ratelimit-reset": "1900000000",
                 },
             )
+        elif path.startswith("/repos/") and path.endswith("/issues/5"):  # echo the path as sent
+            self._send(200, {**_issue(5), "title": path})
         elif path == "/repos/o/r/pages":
             cert = {"state": "approved", "description": "ok", "domains": ["a.b"], "expires_at": "2030-01-02"}
             self._send(
@@ -279,8 +300,8 @@ def test_client_import_loads_none_of_the_deferred_modules(provider: str) -> None
 # -- names: every public name importable, listed, and typos named ------------------------------
 
 
-def _stub_names(provider: str) -> list[str]:
-    stub = GENERATED / provider / PROVIDERS[provider][1] / "models" / "__init__.pyi"
+def _stub_names(provider: str, version: str | None = None) -> list[str]:
+    stub = GENERATED / provider / (version or PROVIDERS[provider][1]) / "models" / "__init__.pyi"
     for node in ast.parse(stub.read_text()).body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in node.targets):
             return list(ast.literal_eval(node.value))
@@ -313,6 +334,23 @@ def test_every_stub_name_is_importable_from_both_model_modules(provider: str) ->
         """
     )
     assert last_json(out) == []
+
+
+def test_older_pin_index_matches_its_stub_and_lists_itself() -> None:
+    """The non-default Stripe pin has its own index: same checks, and its package lists
+    ``models`` in ``dir()`` before loading it."""
+    names = _stub_names("stripe", "v2022_11_15")
+    out = run_py(
+        f"""
+        import json
+        import usepolvo.stripe.v2022_11_15 as v
+        listed = "models" in dir(v)
+        m = v.models
+        bad = [n for n in {names!r} if getattr(m, n).__name__ != n]
+        print(json.dumps([listed, list(m.__all__) == {names!r}, bad, hasattr(m, "Custmer")]))
+        """
+    )
+    assert last_json(out) == [True, True, [], False]
 
 
 @pytest.mark.parametrize("provider", ["stripe", "openai"])
@@ -679,6 +717,79 @@ def test_gather_of_first_calls_on_a_fresh_client(server: str) -> None:
     assert got[6][0] == "a%20b%2F%C3%A9%3F%23%25"  # type: ignore[index]
     query, kind = got[7]  # type: ignore[index,misc]
     assert kind == "Page" and "email=%C3%BC%26x%3D1" in query and "limit=3" in query
+
+
+def test_first_use_of_a_multipart_upload(server: str) -> None:
+    """``mimetypes`` and the boundary's ``uuid`` load with the first upload."""
+    out = run_py(
+        client_code(server, "openai")
+        + """
+        import asyncio, json
+        async def main():
+            async with client:
+                f = await client.files.create_file(file=("notes.txt", b"hello"), purpose="batch")
+            return json.loads(f.filename)
+        print(json.dumps(asyncio.run(main())))
+        """
+    )
+    assert last_json(out) == ["multipart/form-data", True, True]
+
+
+def test_first_use_of_odd_characters_in_github_path_segments(server: str) -> None:
+    out = run_py(
+        client_code(server, "github")
+        + """
+        import asyncio, json
+        from usepolvo.core import ConfigurationError
+        async def main():
+            async with client:
+                i = await client.issues.get("o w+ñ", "r%2F;x", 5)
+                try:
+                    await client.issues.get("..", "r", 5)
+                except ConfigurationError as exc:
+                    dots = type(exc).__name__
+            return [i.title, dots]
+        print(json.dumps(asyncio.run(main())))
+        """
+    )
+    assert last_json(out) == ["/repos/o%20w%2B%C3%B1/r%252F%3Bx/issues/5", "ConfigurationError"]
+
+
+def test_first_calls_from_threads_each_with_its_own_loop(server: str) -> None:
+    """Four threads, each ``asyncio.run`` of a first call on its own fresh client, all at once:
+    the lazy modules (asyncio itself included) are first touched concurrently."""
+    tok = uuid.uuid4().hex
+    out = run_py(
+        f"""
+        import json, threading
+        from usepolvo.stripe import StripeClient
+        from usepolvo.github import GitHubClient
+        barrier = threading.Barrier(4)
+        results, errors = {{}}, []
+        def work(i):
+            try:
+                barrier.wait()
+                import asyncio
+                from usepolvo.core import RetryPolicy
+                async def main():
+                    s = StripeClient(api_key="sk_test_x", base_url={server!r}, rate_limit=None,
+                                     max_retries=RetryPolicy(2, initial_backoff=0.01, max_backoff=0.02))
+                    g = GitHubClient(token="ghp_x", base_url={server!r}, rate_limit=None)
+                    async with s, g:
+                        c = await s.customers.retrieve_customer(("cus_gzip", "retry503-{tok}-" + str(i))[i % 2])
+                        page = await s.customers.list_customers(size=2)
+                        issue = await g.issues.get("o", "r", i + 1)
+                    return [c.created.year, len(page.data), issue.created_at.year]
+                results[i] = asyncio.run(main())
+            except BaseException as exc:
+                errors.append(repr(exc))
+        ts = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+        [t.start() for t in ts]
+        [t.join(120) for t in ts]
+        print(json.dumps([errors, sorted(map(tuple, results.values()))]))
+        """
+    )
+    assert last_json(out) == [[], [[2023, 1, 2024]] * 4]
 
 
 # -- interpreter flags -----------------------------------------------------------------------
