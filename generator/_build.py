@@ -434,6 +434,15 @@ def _render_pin(settings: ProviderSettings, version: str) -> tuple[Files, Report
         default_version=settings.default,
         default_module=default_module,
     )
+    # stubs: a star import of either module, or a mistyped name, reads the versioned index
+    for kind in ("models", "params"):
+        files[Path(f"{kind}.pyi")] = r.render(
+            "provider_reexport.pyi.jinja",
+            provider=provider,
+            kind=kind,
+            default_version=settings.default,
+            default_module=default_module,
+        )
     if provider.webhooks is not None:
         files[Path("webhooks.py")] = render_provider_webhooks(r, provider, default_module)
     files[Path("py.typed")] = ""

@@ -51,7 +51,6 @@ from ._retry import (
     should_retry_status,
 )
 from ._types import NOT_GIVEN, NotGiven
-from ._wire import header_of, path_of, safe_url_of
 
 if TYPE_CHECKING:
     import asyncio
@@ -61,7 +60,7 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from . import _urls
+    from . import _urls, _wire
     from ._auth import Auth
     from ._hooks import Hooks, RequestHook, ResponseHook
     from ._pagination import AsyncPaginator
@@ -69,6 +68,9 @@ if TYPE_CHECKING:
     from ._raw_response import APIResponse
 else:
     asyncio = lazy_module("asyncio", globals())
+    # the send path's helpers: loaded by the first request (a client import does not need
+    # them); after that ``_wire`` is the module itself, no per-call import
+    _wire = lazy_module("usepolvo.core._wire", globals(), "_wire")
     math = lazy_module("math", globals())
     uuid = lazy_module("uuid", globals())
     # loads with the first query or form body (it imports ipaddress): not at client import
@@ -757,7 +759,7 @@ class BaseClient:
         deadline = None if total is None else started + total
         cfg = self._config
         hooks = self._hooks
-        idem = header_of(request, cfg.idempotency_header) if cfg.idempotency_header else None
+        idem = _wire.header_of(request, cfg.idempotency_header) if cfg.idempotency_header else None
         method = request.method
         url = _safe_url(request)
         cost = 1.0 if method in READ_METHODS else cfg.write_cost
@@ -899,7 +901,7 @@ class BaseClient:
                 if error is None:
                     log_attempt(
                         method,
-                        path_of(request),
+                        _wire.path_of(request),
                         status,
                         attempt,
                         attempts,
@@ -940,7 +942,7 @@ class BaseClient:
             final = wait is None
             log_attempt(
                 method,
-                path_of(request),
+                _wire.path_of(request),
                 outcome,
                 attempt,
                 attempts,
@@ -1134,7 +1136,7 @@ def _parsed_url(url: str) -> str:
 
 def _safe_url(request: httpx.Request) -> str:
     """Scheme, host and path only: query strings may carry secrets."""
-    return safe_url_of(request)  # a lazy request of the aiohttp path keeps its URL unparsed
+    return _wire.safe_url_of(request)  # a lazy request of the aiohttp path keeps its URL unparsed
 
 
 def _error_message(body: Any, reason: str) -> str:

@@ -44,6 +44,18 @@ class PolvoError(Exception):
 
     idempotency_key: str | None = None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickle and copy rebuild the error from its message and attributes: calling
+        # ``__init__`` again (the default) fails on keyword-only arguments, or formats the
+        # already formatted message a second time
+        return (_rebuild, (type(self), self.args), self.__dict__)
+
+
+def _rebuild(cls: type[PolvoError], args: tuple[Any, ...]) -> PolvoError:
+    err = cls.__new__(cls)
+    err.args = args
+    return err
+
 
 class ConfigurationError(PolvoError, ValueError):
     """The client or a call was set up wrongly (missing key, bad argument, bad option).

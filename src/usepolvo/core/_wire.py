@@ -16,17 +16,30 @@ which.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
+
+from ._lazy import lazy_module
 
 if TYPE_CHECKING:
+    import logging
+    import urllib.parse as _parse
+
     import httpx
+else:  # the client imports this module: a client import must not load logging or urllib.parse
+    logging = lazy_module("logging", globals())
+    _parse = lazy_module("urllib.parse", globals(), "_parse")
 
 __all__ = ["build", "direct_transport", "header_of", "path_of", "safe_url_of", "send"]
 
-#: httpx's logger: its "HTTP Request: …" line is kept (and masked like httpx's own)
-_HTTPX_LOG = logging.getLogger("httpx")
+#: httpx's logger: its "HTTP Request: …" line is kept (and masked like httpx's own); looked
+#: up by the first send (:func:`_httpx_log`)
+_HTTPX_LOG: logging.Logger | None = None
+
+
+def _httpx_log() -> logging.Logger:
+    global _HTTPX_LOG
+    _HTTPX_LOG = logging.getLogger("httpx")
+    return _HTTPX_LOG
 
 
 _DIRECT: list[type] = []  # [AiohttpTransport], once a pool has asked
@@ -66,8 +79,9 @@ async def send(http: httpx.AsyncClient, transport: Any, request: httpx.Request) 
         response.request = request
         if response.extensions.get("usepolvo.set_cookie", True):
             http.cookies.extract_cookies(response)
-        if _HTTPX_LOG.isEnabledFor(logging.INFO):  # the line httpx's own send logs
-            _HTTPX_LOG.info(
+        log = _HTTPX_LOG or _httpx_log()
+        if log.isEnabledFor(logging.INFO):  # the line httpx's own send logs
+            log.info(
                 'HTTP Request: %s %s "%s %d %s"',
                 request.method,
                 request.url,
@@ -144,7 +158,7 @@ def path_of(request: Any) -> str:
     """``request.url.path`` (percent-decoded) without parsing a lazy request's URL."""
     if getattr(type(request), "_polvo_lazy", False) and request._polvo_own_url is None:
         path: str = request._polvo_rest.partition("?")[0]
-        return unquote(path) if "%" in path else path
+        return _parse.unquote(path) if "%" in path else path
     whole: str = request.url.path
     return whole
 
