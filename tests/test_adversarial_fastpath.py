@@ -345,6 +345,24 @@ BASE_CASES = {
 }
 
 
+@pytest.mark.parametrize(
+    "base",
+    ["http://127.0.0.1:80/v1", "HTTP://LOCALHOST:80", "http://bücher.localhost:{port}", "http://127.0.0.1:0"],
+)
+async def test_base_url_default_port_idn_unreachable_same(base: str) -> None:
+    """Nothing listens on :80 here (or the host is refused up front): same error, same URL in it."""
+    out = await compare(get("x", expand=["q"]), base=base, connect_timeout=2)
+    assert_same(out)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_per_call_and_total_timeouts(transport: str) -> None:
+    async with RawServer(lambda h, b, n: ([4.0, answer()], True)) as server:
+        for options in ({"timeout": 0.3}, {"total_timeout": 0.5}, {"timeout": 0.2, "connect_timeout": 0.2}):
+            out = await run_on(transport, server, get(request_options=options), timeout=30)
+            assert out["result"][:2] == ("raised", "APITimeoutError"), options
+
+
 @pytest.mark.parametrize("name", list(BASE_CASES))
 async def test_base_url_shapes_same(name: str) -> None:
     out = await compare(get("cus 1", expand=["a b"]), base=BASE_CASES[name])
@@ -477,8 +495,6 @@ RESPONSE_XFAIL = {
     "turned off)",
     "chunked_bad_size": "a bad chunk size in the first packet: httpx reports the 200's head to "
     "on_response (status 200), aiohttp fails before the head (status None)",
-    "set_cookie_non_ascii": "a Set-Cookie value with a non-ASCII byte poisons the client on both "
-    "transports: every later call raises a raw UnicodeEncodeError from httpx's cookie header",
     "length_two_values_same": "aiohttp (llhttp) refuses two equal Content-Length fields that httpx (h11) "
     "reads, as RFC 9112 allows: an answer httpx reads is an APIConnectionError on aiohttp",
     "length_comma_list": "aiohttp refuses `Content-Length: 34, 34`, which httpx reads",
@@ -508,6 +524,11 @@ RESPONSE_CASES.update(
         "status_204_with_body": lambda: answer(status=b"204 No Content"),
         "status_304_with_body": lambda: answer(status=b"304 Not Modified"),
         "server_closes_without_answer": lambda: (b"", True),
+        "duplicate_header_lines": lambda: answer(
+            headers=[(b"X-Dup", b"a"), (b"x-dup", b"b"), (b"X-DUP", b"")]
+        ),
+        "request_id_odd_case_and_bytes": lambda: answer(headers=[(b"REQUEST-ID", "req_ü\x01".encode())]),
+        "request_id_twice": lambda: answer(headers=[(b"Request-Id", b"req_1"), (b"request-id", b"req_2")]),
         "closes_after_answer_without_saying": lambda: (answer(), True),
         "set_cookie_non_ascii": lambda: answer(headers=[(b"Set-Cookie", b"a=\xff; Path=/")]),
         "head_of_200kb": lambda: answer(headers=[(b"X-H%d" % i, b"v" * 1000) for i in range(200)]),

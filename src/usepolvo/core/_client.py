@@ -555,6 +555,8 @@ class BaseClient:
                 merged[name] = value
             hdrs = merged
         http = self._client()
+        if http.cookies:
+            _drop_unsendable_cookies(http)
         request = None
         if data is None and files is None and self._owns_http and _testhooks.interceptor is None:
             from ._wire import build  # the pool's own merge, without httpx's per-request overhead
@@ -1307,6 +1309,15 @@ def _check_header(name: object, value: object) -> str:
 
 #: body framing headers a caller may not set (see ``_check_header``)
 _FRAMING = frozenset({"content-length", "transfer-encoding"})
+
+
+def _drop_unsendable_cookies(http: httpx.AsyncClient) -> None:
+    """Forget cookies a server set with a non-ASCII name or value: no ``Cookie`` header can
+    carry them, and httpx would fail every later request of the pool building it."""
+    jar = http.cookies.jar
+    for cookie in list(jar):
+        if not (cookie.name.isascii() and (cookie.value or "").isascii()):
+            jar.clear(cookie.domain, cookie.path, cookie.name)
 
 
 def _check_seconds(name: str, value: Any) -> float | None:
