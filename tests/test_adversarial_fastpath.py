@@ -941,3 +941,65 @@ async def test_next_page_urls_from_the_server_same(name: str) -> None:
 
     out = await compare(call, responder, client=GitHubClient)
     assert_same(out, "result", "wire", "events")
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        pytest.param(
+            "http://127.1:{port}",
+            marks=xfail(
+                "a shorthand IPv4 host (`127.1`, `2130706433`): httpx connects (the OS resolver "
+                "reads it), aiohttp refuses it as not canonical (APIConnectionError, nothing sent)"
+            ),
+        ),
+        pytest.param(
+            "http://2130706433:{port}",
+            marks=xfail("a shorthand IPv4 host: httpx connects, aiohttp refuses it"),
+        ),
+        pytest.param(
+            "http://127.0.0.1.:{port}",
+            marks=xfail(
+                "an IPv4 host with a trailing dot: httpx fails to connect (ConnectError), aiohttp "
+                "refuses the URL (LocalProtocolError): another error message"
+            ),
+        ),
+        "http://0x7f.0.0.1:{port}",
+        "http://localhost.:{port}",
+    ],
+)
+async def test_unusual_ipv4_host_forms_same(base: str) -> None:
+    out = await compare(get("x"), base=base, connect_timeout=2)
+    assert_same(out)
+
+
+@pytest.mark.parametrize(
+    "host,base", [("::1", "http://[0:0:0:0:0:0:0:1]:{port}"), ("::1", "http://[::0001]:{port}")]
+)
+async def test_unusual_ipv6_host_forms_same(host: str, base: str) -> None:
+    try:
+        out = await compare(get("x"), host=host, base=base)
+    except OSError:  # pragma: no cover - no IPv6 loopback here
+        pytest.skip("no ::1")
+    assert_same(out)
+
+
+async def test_pool_hook_mutating_the_request_on_every_retry_same() -> None:
+    """The same request object goes out again on a retry: a hook's changes pile up alike."""
+
+    async def sign(request: Any) -> None:
+        request.url = request.url.copy_add_param("n", "1")
+        request.headers["X-Try"] = request.headers.get("X-Try", "") + "+"
+
+    async def call(c: Any) -> Any:
+        c._client().event_hooks["request"].append(sign)
+        return await c.with_raw_response(c.customers.retrieve_customer("cus_1"))
+
+    def responder(head: bytes, body: bytes, n: int) -> bytes:
+        if n < 3:
+            return answer(b"{}", status=b"503 Busy", headers=[(b"Retry-After", b"0")])
+        return answer()
+
+    out = await compare(call, responder, max_retries=3)
+    assert_same(out)
+    assert len(out["aiohttp"]["wire"]) == 3
