@@ -1003,3 +1003,69 @@ async def test_pool_hook_mutating_the_request_on_every_retry_same() -> None:
     out = await compare(call, responder, max_retries=3)
     assert_same(out)
     assert len(out["aiohttp"]["wire"]) == 3
+
+
+# -- methods no generated operation uses (``Operation`` is public) ------------------------------
+
+
+def _op(method: str, body: str | None = None) -> Any:
+    from usepolvo.core import Operation, ResponseSpec
+
+    return Operation(
+        "odd_" + method.lower(),
+        method,
+        "/v1/odd/{id}",
+        path_params=("id",),
+        body=body,
+        responses={"200": ResponseSpec("json"), "204": ResponseSpec("empty")},
+    )
+
+
+def _head_answer(head: bytes, body: bytes, n: int) -> bytes:
+    if head.upper().startswith(b"HEAD "):  # a length and an encoding, no body
+        return answer(
+            b"", headers=[(b"Content-Length", b"5000"), (b"Content-Encoding", b"gzip")], length=None
+        )
+    return answer(b'{"ok":true}')
+
+
+@pytest.mark.parametrize(
+    "method,body,value",
+    [
+        ("HEAD", None, None),
+        ("head", None, None),
+        ("OPTIONS", None, None),
+        ("PATCH", "json", None),
+        ("PATCH", "json", {}),
+        ("DELETE", "json", {"a": [1, "ü"]}),
+        ("GET", "json", {"q": 1}),
+        ("PURGE", None, None),
+        ("PUT", "application/octet-stream", b""),
+        ("POST", "text", ""),
+    ],
+)
+async def test_methods_and_body_framing_same(method: str, body: str | None, value: Any) -> None:
+    async def call(c: Any) -> Any:
+        raw = await c.with_raw_response(c.request(_op(method, body), path=("ü/%",), body=value))
+        return raw
+
+    out = await compare(call, _head_answer)
+    assert_same(out, "result", "events", "log")
+    # the same fields (aiohttp writes a `Content-Length: 0` last, httpx second: no meaning)
+    heads = {t: [sorted(w.split("\r\n")) for w in o["wire"]] for t, o in out.items()}
+    assert heads["aiohttp"] == heads["httpx"]
+
+
+async def test_bodyless_put_of_a_generated_client_same() -> None:
+    """GitHub's `star` is a PUT without a body: no `Content-Type` on either transport."""
+    from usepolvo.github import GitHubClient
+
+    out = await compare(
+        lambda c: c.activity.star_repo_for_authenticated_user("o", "r ü"),
+        lambda h, b, n: answer(b"", status=b"204 No Content", length=None),
+        client=GitHubClient,
+    )
+    assert_same(out, "result", "events", "log")
+    heads = {t: [sorted(w.split("\r\n")) for w in o["wire"]] for t, o in out.items()}
+    assert heads["aiohttp"] == heads["httpx"]
+    assert "Content-Type" not in out["aiohttp"]["wire"][0]

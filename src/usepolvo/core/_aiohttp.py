@@ -69,13 +69,22 @@ def _head_limits(aiohttp: Any) -> dict[str, int]:
     return limits
 
 
+class _NotPostLike:
+    """A set of every method but ``POST``, ``PUT`` and ``PATCH`` (membership tests only)."""
+
+    def __contains__(self, method: object) -> bool:
+        return method not in ("POST", "PUT", "PATCH")
+
+
 def _request_class(aiohttp: Any) -> Any:
     """aiohttp's request, minus its ``Content-Length: 0`` on a body-less DELETE (or any method
     but POST, PUT and PATCH, which httpx gives one): the same request head as httpx."""
     base = aiohttp.ClientRequest
 
     class _Request(base):  # type: ignore[misc, valid-type]
-        GET_METHODS = base.GET_METHODS | {"DELETE", "CONNECT"}
+        # aiohttp asks `method in GET_METHODS` only: every method but POST, PUT and PATCH
+        # (DELETE, CONNECT, PURGE, any extension method) is body-less unless given a body
+        GET_METHODS = _NotPostLike()
 
         def update_expect_continue(self, expect: bool = False) -> None:
             # a caller's ``Expect: 100-continue`` is sent as a header, the body at once, as
@@ -165,11 +174,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is None or self._session.closed:
             aiohttp = _aiohttp()
             connector = aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=self._keepalive)
-            # httpx decodes content-encoding itself and sets every header it wants
+            # httpx decodes content-encoding itself and sets every header it wants (aiohttp
+            # would add `Content-Type: application/octet-stream` to a body-less POST/PUT/PATCH)
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 auto_decompress=False,
-                skip_auto_headers=("User-Agent", "Accept-Encoding"),
+                skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
                 request_class=_request_class(aiohttp),
                 **_head_limits(aiohttp),
             )
