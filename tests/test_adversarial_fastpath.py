@@ -1069,3 +1069,50 @@ async def test_bodyless_put_of_a_generated_client_same() -> None:
     heads = {t: [sorted(w.split("\r\n")) for w in o["wire"]] for t, o in out.items()}
     assert heads["aiohttp"] == heads["httpx"]
     assert "Content-Type" not in out["aiohttp"]["wire"][0]
+
+
+async def test_dynamic_auth_on_odd_paths_and_redirect_same() -> None:
+    """A per-request ``auth=`` writes ``Authorization`` into the (lazy) request before it is sent;
+    it must reach the wire, follow a same-origin redirect and be dropped cross-origin alike."""
+    from usepolvo.core import Auth
+
+    class Rotating(Auth):
+        n = 0
+
+        def static_key(self) -> str | None:
+            return None
+
+        async def authorization(self, client: Any) -> str:
+            Rotating.n += 1
+            return f"Bearer dyn-{Rotating.n % 2}"
+
+    async with RawServer(lambda h, b, n: answer()) as other:
+
+        def responder(head: bytes, body: bytes, n: int) -> bytes:
+            if n == 1:
+                return answer(
+                    b"", status=b"307 Temporary Redirect", headers=[(b"Location", "/v1/again?x=ü".encode())]
+                )
+            if n == 2:
+                location = f"http://localhost:{other.port}/x".encode()
+                return answer(b"", status=b"302 Found", headers=[(b"Location", location)])
+            return answer()
+
+        out = {}
+        async with RawServer(responder) as first:
+            for transport in TRANSPORTS:
+                Rotating.n = 0
+                other.requests.clear()
+                first.requests.clear()
+                c = StripeClient(auth=Rotating(), base_url=first.origin, transport=transport, max_retries=0)
+                raw = await c.with_raw_response(c.customers.retrieve_customer("ü/%2e", expand=["a b"]))
+                await c.aclose()
+                out[transport] = (
+                    raw.status_code,
+                    _norm(raw.url),
+                    _wire(first.requests),
+                    _wire(other.requests),
+                )
+    assert out["aiohttp"] == out["httpx"]
+    assert "Authorization: Bearer dyn-1" in out["aiohttp"][2][1]
+    assert "Authorization" not in out["aiohttp"][3][0]
