@@ -24,9 +24,10 @@ if TYPE_CHECKING:
 
 __all__ = ["AiohttpTransport"]
 
-# aiohttp computes these itself from the body and URL it is given
-_SKIP = frozenset({b"host", b"content-length", b"transfer-encoding"})
-_SKIP_TEXT = frozenset({"host", "content-length", "transfer-encoding"})
+# aiohttp computes these itself from the body it is given (``Host`` is passed on: httpx's,
+# from the URL, or the caller's own, which httpx sends too)
+_SKIP = frozenset({b"content-length", b"transfer-encoding"})
+_SKIP_TEXT = frozenset({"content-length", "transfer-encoding"})
 
 
 def _aiohttp() -> Any:
@@ -68,13 +69,27 @@ def _head_limits(aiohttp: Any) -> dict[str, int]:
     return limits
 
 
+class _NotPostLike:
+    """A set of every method but ``POST``, ``PUT`` and ``PATCH`` (membership tests only)."""
+
+    def __contains__(self, method: object) -> bool:
+        return method not in ("POST", "PUT", "PATCH")
+
+
 def _request_class(aiohttp: Any) -> Any:
     """aiohttp's request, minus its ``Content-Length: 0`` on a body-less DELETE (or any method
     but POST, PUT and PATCH, which httpx gives one): the same request head as httpx."""
     base = aiohttp.ClientRequest
 
     class _Request(base):  # type: ignore[misc, valid-type]
-        GET_METHODS = base.GET_METHODS | {"DELETE", "CONNECT"}
+        # aiohttp asks `method in GET_METHODS` only: every method but POST, PUT and PATCH
+        # (DELETE, CONNECT, PURGE, any extension method) is body-less unless given a body
+        GET_METHODS = _NotPostLike()
+
+        def update_expect_continue(self, expect: bool = False) -> None:
+            # a caller's ``Expect: 100-continue`` is sent as a header, the body at once, as
+            # httpx does: aiohttp would hold the body for a `100 Continue` that may never come
+            return None
 
     return _Request
 
@@ -159,11 +174,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is None or self._session.closed:
             aiohttp = _aiohttp()
             connector = aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=self._keepalive)
-            # httpx decodes content-encoding itself and sets every header it wants
+            # httpx decodes content-encoding itself and sets every header it wants (aiohttp
+            # would add `Content-Type: application/octet-stream` to a body-less POST/PUT/PATCH)
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 auto_decompress=False,
-                skip_auto_headers=("User-Agent", "Accept-Encoding"),
+                skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
                 request_class=_request_class(aiohttp),
                 **_head_limits(aiohttp),
             )
@@ -197,9 +213,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 if k.lower() not in _SKIP
             ]
             body = await request.aread()
+        if not url_text.startswith(("https://", "http://")):  # httpcore's check and error
+            scheme = url_text.partition(":")[0]
+            raise httpx.UnsupportedProtocol(
+                f"Request URL has an unsupported protocol '{scheme}://'.", request=request
+            )
         # httpx has already encoded the URL; letting yarl re-quote it would decode `%2E` and
         # resolve dot segments, sending the request to another route.
         url = _yarl_url(url_text, encoded=True)
+        if "@" in url_text and (url.raw_user is not None or url.raw_password is not None):
+            # a redirect to `user:pass@host`: httpx's transport sends no credentials from a
+            # URL, aiohttp would turn them into `Authorization: Basic`
+            url = url.with_user(None)
         try:
             response = await session.request(
                 request.method,
@@ -220,12 +245,21 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectTimeout("timed out connecting", request=request) from exc
         except aiohttp.ClientPayloadError as exc:
             raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+        except aiohttp.ServerDisconnectedError as exc:  # closed before any answer: httpcore's error
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            ) from exc
         except aiohttp.ClientConnectionError as exc:
             raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from exc
         except aiohttp.ClientResponseError as exc:
             raise httpx.RemoteProtocolError(str(exc), request=request) from exc
         except (ValueError, TypeError, UnicodeError) as exc:  # a header or URL aiohttp refuses
             raise httpx.LocalProtocolError(type(exc).__name__, request=request) from None
+        raw_headers = response.raw_headers
+        # h11 refuses a head over ``_HEAD_LIMIT`` bytes (aiohttp bounds lines, not the head)
+        if sum(len(k) + len(v) + 4 for k, v in raw_headers) > _HEAD_LIMIT:
+            response.close()
+            raise httpx.RemoteProtocolError("the response head is too large", request=request)
         trace = request.extensions.get("trace")
         if trace is not None:
             # Tell httpx's trace extension the request is written. aiohttp's own tracing
@@ -234,7 +268,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             await trace("http11.send_request_body.complete", {})
         return httpx.Response(
             status_code=response.status,
-            headers=list(response.raw_headers),
+            headers=list(raw_headers),
             stream=_Body(response),
             request=request,
             extensions={

@@ -551,7 +551,18 @@ class BaseClient:
             else:
                 content = body if isinstance(body, bytes) else _read_bytes(body)
                 hdrs["Content-Type"] = kind
+        if len({k.lower() for k in hdrs}) != len(hdrs):
+            # one field per name, the last one set winning ("accept" over the operation's
+            # "Accept"): httpx would send both, aiohttp one of them
+            merged: dict[str, str] = {}
+            for name, value in hdrs.items():
+                for seen in [k for k in merged if k.lower() == name.lower()]:
+                    del merged[seen]
+                merged[name] = value
+            hdrs = merged
         http = self._client()
+        if http.cookies:
+            _drop_unsendable_cookies(http)
         request = None
         if data is None and files is None and self._owns_http and _testhooks.interceptor is None:
             from ._wire import build  # the pool's own merge, without httpx's per-request overhead
@@ -1301,7 +1312,27 @@ def _check_header(name: object, value: object) -> str:
             f"header {name!r} has a character that cannot be sent (non-ASCII, CR, LF or another "
             "control character)"
         )
+    if value != value.strip(" \t"):
+        # h11 (the httpx transport) refuses to send it, aiohttp would: neither, before sending
+        raise ConfigurationError(f"header {name!r} has leading or trailing whitespace")
+    if name.lower() in _FRAMING:
+        # h11 sends a chunked head or fails on a length that lies, aiohttp drops both: the
+        # client frames each body itself, on both transports
+        raise ConfigurationError(f"header {name!r} is set by the client from the body; do not pass it")
     return value
+
+
+#: body framing headers a caller may not set (see ``_check_header``)
+_FRAMING = frozenset({"content-length", "transfer-encoding"})
+
+
+def _drop_unsendable_cookies(http: httpx.AsyncClient) -> None:
+    """Forget cookies a server set with a non-ASCII name or value: no ``Cookie`` header can
+    carry them, and httpx would fail every later request of the pool building it."""
+    jar = http.cookies.jar
+    for cookie in list(jar):
+        if not (cookie.name.isascii() and (cookie.value or "").isascii()):
+            jar.clear(cookie.domain, cookie.path, cookie.name)
 
 
 def _check_seconds(name: str, value: Any) -> float | None:
@@ -1333,6 +1364,15 @@ def _check_base_url(url: Any) -> None:
 
     if not isinstance(url, str):
         raise ConfigurationError(f"base_url must be a string, got {type(url).__name__}")
+    authority = url.partition("://")[2].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    if "@" in authority:
+        # httpx would send them as Basic auth over the key's header, aiohttp refuses them:
+        # credentials go in api_key= / auth=, never in the URL (and never in a message, even
+        # when the rest of the URL is wrong too)
+        raise ConfigurationError(
+            "base_url must not carry credentials (user:password@): pass the key as api_key= "
+            "or auth=, and the URL without them"
+        )
     try:
         parts = urlsplit(url)
         ok = parts.scheme in ("http", "https") and bool(parts.hostname)
@@ -1344,13 +1384,8 @@ def _check_base_url(url: Any) -> None:
             f"base_url must be an absolute http:// or https:// URL such as 'https://api.example.com', "
             f"got {redact(url)!r}"
         )
-    if "@" in parts.netloc:
-        # httpx would send them as Basic auth over the key's header, aiohttp refuses them:
-        # credentials go in api_key= / auth=, never in the URL (and never in a message)
-        raise ConfigurationError(
-            "base_url must not carry credentials (user:password@): pass the key as api_key= "
-            "or auth=, and the URL without them"
-        )
+    if "@" in parts.netloc:  # pragma: no cover - caught above
+        raise ConfigurationError("base_url must not carry credentials (user:password@)")
 
 
 def _check_options(options: Mapping[str, Any]) -> None:

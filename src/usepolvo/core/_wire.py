@@ -66,6 +66,10 @@ async def send(http: httpx.AsyncClient, transport: Any, request: httpx.Request) 
     """
     import httpx
 
+    if not getattr(type(request), "_polvo_lazy", False) and request.url.userinfo:
+        # credentials in the URL (a server's next-page link): httpx's send turns them into
+        # Basic auth over the request's own Authorization; only its auth flow does that
+        return await http.send(request, stream=True)
     if "timeout" not in request.extensions:
         request.extensions = dict(**request.extensions, timeout=http.timeout.as_dict())
     hooks = http.event_hooks
