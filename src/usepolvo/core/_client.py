@@ -1384,8 +1384,6 @@ def _check_base_url(url: Any) -> None:
             f"base_url must be an absolute http:// or https:// URL such as 'https://api.example.com', "
             f"got {redact(url)!r}"
         )
-    if "@" in parts.netloc:  # pragma: no cover - caught above
-        raise ConfigurationError("base_url must not carry credentials (user:password@)")
 
 
 def _check_options(options: Mapping[str, Any]) -> None:
