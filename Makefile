@@ -37,19 +37,20 @@ AIOHTTP_IGNORE := --ignore=tests/test_static.py \
 	--ignore=tests/test_lenient.py --ignore=tests/test_response_types.py \
 	--ignore=tests/test_redis_processes.py
 
-# `make test` runs its two passes at once: the httpx pass on TEST_WORKERS pytest-xdist
-# workers, the (smaller) aiohttp pass on TEST_WORKERS_AIOHTTP (0: in its own pytest process).
-# Three processes keep 2 cores busy while many tests wait on sockets, servers and timers, and
-# leave the wall-clock bounds of the timing tests some CPU (4+ processes starve them on a busy
-# machine). The aiohttp pass's output is printed after the httpx pass's; either failing fails
-# the target.
+# `make test` runs its two passes at once, each on pytest-xdist workers (TEST_WORKERS for the
+# httpx pass, TEST_WORKERS_AIOHTTP for the aiohttp pass; 0 runs a pass in one pytest process).
+# Many tests wait on sockets, servers and timers, so four processes keep 2 cores busy: on a
+# quiet 2-core machine 2+2 took 3 min 10 s, 2+0 4 min 17 s. On a machine busy with other
+# work, fewer processes leave the timing tests' wall-clock bounds more CPU
+# (`make test TEST_WORKERS_AIOHTTP=0`). The aiohttp pass's output is printed after the httpx
+# pass's; either failing fails the target.
 # Every fixture is safe for this: servers bind port 0, each Redis test has its own
 # redis-server, files go to pytest's per-worker tmp_path.
 # Byte code is cached (in .cache/pycache, out of the source tree) even where
 # PYTHONDONTWRITEBYTECODE is set: every worker and every subprocess a test starts would
 # otherwise compile the imported generated modules (52 MB of source) again.
 TEST_WORKERS ?= 2
-TEST_WORKERS_AIOHTTP ?= 0
+TEST_WORKERS_AIOHTTP ?= 2
 TEST_ENV := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/.cache/pycache
 
 test: generate
