@@ -133,6 +133,11 @@ def _output_path(provider: str, version: str) -> Path | None:
     return folder / "output" / f"{safe}.pickle"
 
 
+def _output_digest(key: str) -> str:
+    """What an output entry stores of its key (the cache format's version included)."""
+    return hashlib.sha256(_VERSION + b"\0output\0" + key.encode()).hexdigest()
+
+
 def _sha256_file(path: str) -> str | None:
     try:
         with open(path, "rb") as f:
@@ -152,10 +157,7 @@ def load_output(provider: str, version: str, key: str) -> tuple[dict[str, bytes]
     if path is None:
         return None
     entry = _read_pickle(path)
-    if not (
-        isinstance(entry, dict)
-        and entry.get("key") == hashlib.sha256(_VERSION + b"\0output\0" + key.encode()).hexdigest()
-    ):
+    if not (isinstance(entry, dict) and entry.get("key") == _output_digest(key)):
         return None
     sources = entry.get("sources")
     files = entry.get("files")
@@ -183,7 +185,7 @@ def save_output(
     if None in digests.values():
         return  # a source vanished meanwhile: nothing to vouch for
     entry = {
-        "key": hashlib.sha256(_VERSION + b"\0output\0" + key.encode()).hexdigest(),
+        "key": _output_digest(key),
         "sources": digests,
         "files": files,
         "report": report,

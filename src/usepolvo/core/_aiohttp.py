@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._body import BodyDecoder
+from ._body import FRAMING_HEADERS, BodyDecoder
 from ._errors import ConfigurationError, ResponseTooLargeError
 from ._seam import wire_parts
 
@@ -26,8 +26,8 @@ __all__ = ["AiohttpTransport"]
 
 # aiohttp computes these itself from the body it is given (``Host`` is passed on: httpx's,
 # from the URL, or the caller's own, which httpx sends too)
-_SKIP = frozenset({b"content-length", b"transfer-encoding"})
-_SKIP_TEXT = frozenset({"content-length", "transfer-encoding"})
+_SKIP_TEXT = FRAMING_HEADERS
+_SKIP = frozenset(name.encode() for name in FRAMING_HEADERS)
 
 
 def _aiohttp() -> Any:
@@ -94,35 +94,48 @@ def _request_class(aiohttp: Any) -> Any:
     return _Request
 
 
+class _ReadErrors:
+    """aiohttp's errors while reading a body, raised as httpx's (every read path of the body)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if exc is None:
+            return
+        aiohttp = _aiohttp()
+        if isinstance(exc, aiohttp.ClientPayloadError):
+            raise httpx.RemoteProtocolError(f"truncated or corrupt body: {exc}") from exc
+        if isinstance(exc, aiohttp.ServerTimeoutError):  # a connection error *and* a timeout: the timeout
+            raise httpx.ReadTimeout("timed out reading the body") from exc
+        if isinstance(exc, aiohttp.ClientConnectionError):
+            raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
+        if isinstance(exc, asyncio.TimeoutError):
+            raise httpx.ReadTimeout("timed out reading the body") from exc
+
+
+_READ_ERRORS = _ReadErrors()
+
+
 class _Body(httpx.AsyncByteStream):
     def __init__(self, response: aiohttp.ClientResponse) -> None:
         self._response = response
         self._done = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        aiohttp = _aiohttp()
-        try:
+        with _READ_ERRORS:
             async for chunk in self._response.content.iter_any():
                 yield chunk
             self._done = True
-        except aiohttp.ClientPayloadError as exc:
-            raise httpx.RemoteProtocolError(f"truncated or corrupt body: {exc}") from exc
-        except aiohttp.ServerTimeoutError as exc:  # a connection error *and* a timeout: the timeout
-            raise httpx.ReadTimeout("timed out reading the body") from exc
-        except aiohttp.ClientConnectionError as exc:
-            raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
-        except asyncio.TimeoutError as exc:
-            raise httpx.ReadTimeout("timed out reading the body") from exc
 
     async def read_bounded(self, encoding: str, limit: int | None, url: str) -> bytes:
         """The whole body, decoded: what ``_body.iter_body`` yields, read straight from
         aiohttp's buffer (none of httpx's stream wrappers), with the same bounds and errors."""
-        aiohttp = _aiohttp()
         content = self._response.content
         decoder = BodyDecoder(encoding, limit, url) if encoding else None
         chunks: list[bytes] = []
         raw = 0
-        try:
+        with _READ_ERRORS:
             while True:
                 chunk = await content.readany()
                 if not chunk:
@@ -135,14 +148,6 @@ class _Body(httpx.AsyncByteStream):
                 else:
                     chunks.extend(decoder.feed(chunk))
             self._done = True
-        except aiohttp.ClientPayloadError as exc:
-            raise httpx.RemoteProtocolError(f"truncated or corrupt body: {exc}") from exc
-        except aiohttp.ServerTimeoutError as exc:
-            raise httpx.ReadTimeout("timed out reading the body") from exc
-        except aiohttp.ClientConnectionError as exc:
-            raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
-        except asyncio.TimeoutError as exc:
-            raise httpx.ReadTimeout("timed out reading the body") from exc
         if decoder is not None:
             rest = decoder.flush()  # raising: the body was read whole, aclose() releases
             if rest:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 else:  # loaded by the first compressed body: importing a client does not need it
     zlib = lazy_module("zlib", globals())
 
-__all__ = ["ACCEPT_ENCODING", "BodyDecoder", "iter_body", "iter_lines", "read_body"]
+__all__ = ["ACCEPT_ENCODING", "BodyDecoder", "FRAMING_HEADERS", "iter_body", "iter_lines", "read_body"]
 
 #: What the client asks for: the encodings :class:`BodyDecoder` can bound.
 ACCEPT_ENCODING = "gzip, deflate"
@@ -38,6 +38,12 @@ _EOL = r"\r\n|\r|\n"  # compiled (and cached) by re on first use
 
 class BadEncoding(APIConnectionError):
     """The body's compression is corrupt: a transient fault, read again when safe."""
+
+
+#: the headers that frame a body on the wire: each transport computes them from the body it
+#: sends, so a caller may not set them (``_client._check_header``) and the aiohttp transport
+#: leaves httpx's to aiohttp
+FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding"})
 
 
 class BodyDecoder:

@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypedDict, TypeVar, cast
 
 from . import _testhooks
-from ._body import ACCEPT_ENCODING, BadEncoding, read_body
+from ._body import ACCEPT_ENCODING, FRAMING_HEADERS, BadEncoding, read_body
 from ._capture import CAPTURE, observe, safe_headers
 from ._config import ProviderConfig
 from ._encoding import encode_form, encode_path, encode_query, to_jsonable
@@ -1315,15 +1315,11 @@ def _check_header(name: object, value: object) -> str:
     if value != value.strip(" \t"):
         # h11 (the httpx transport) refuses to send it, aiohttp would: neither, before sending
         raise ConfigurationError(f"header {name!r} has leading or trailing whitespace")
-    if name.lower() in _FRAMING:
+    if name.lower() in FRAMING_HEADERS:
         # h11 sends a chunked head or fails on a length that lies, aiohttp drops both: the
         # client frames each body itself, on both transports
         raise ConfigurationError(f"header {name!r} is set by the client from the body; do not pass it")
     return value
-
-
-#: body framing headers a caller may not set (see ``_check_header``)
-_FRAMING = frozenset({"content-length", "transfer-encoding"})
 
 
 def _drop_unsendable_cookies(http: httpx.AsyncClient) -> None:

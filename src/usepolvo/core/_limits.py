@@ -166,14 +166,9 @@ class Limiter:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             self._adopt(loop)
-        if not self._waiters:
-            now = time.monotonic()
-            if self._ready(now, cost) <= 0:
-                grant = self._grant(now, cost)
-                if self._loop is not loop:  # another thread took the limiter over meanwhile
-                    self.release()
-                    raise ConfigurationError(_BUSY)
-                return grant
+        grant = self.try_acquire(cost, loop)
+        if grant is not False:
+            return grant
         fut: asyncio.Future[Grant | None] = loop.create_future()
         self._waiters.append((fut, cost))
         self._dispatch()
